@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation and normalisation of ``external_services_hosts``.
+
+``validate_hosts`` checks the whole list and returns every error at once, each
+naming the item index, the host and the field, so one run shows the user all
+that is wrong. ``normalize_hosts`` (only after validation passed) applies the
+defaults and coerces inventory/survey values (``"443"``, ``"true"``, ``"tls"``)
+so that rendering never sees raw input. Both share one parser per item, so
+what validates is exactly what normalises.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+    host_error, is_dns1123_label, is_dns1123_subdomain, is_ip, port_name,
+)
+
+VAR_NAME = "external_services_hosts"
+PROTOCOLS = ("HTTP", "HTTPS", "TLS", "TCP", "GRPC", "HTTP2")
+HTTP_PROTOCOLS = ("HTTP", "HTTP2", "GRPC")
+TLS_PROTOCOLS = ("HTTPS", "TLS")
+RESOLUTIONS = ("DNS", "STATIC", "NONE", "DYNAMIC_DNS")
+ITEM_KEYS = ("host", "ports", "via_gateway", "resolution", "tls_origination",
+             "allowed_sources", "addresses", "endpoints")
+PORT_KEYS = ("number", "protocol")
+SOURCE_KEYS = ("namespaces", "service_accounts")
+ENDPOINT_KEYS = ("address", "ports")
+DEFAULT_PORT = {"number": 80, "protocol": "HTTP"}
+
+_DIGITS = re.compile(r"^[0-9]+$")
+_TRUE = ("true", "yes")
+_FALSE = ("false", "no")
+_DNS_RULE = ("RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, "
+             "not starting or ending with '-'")
+
+
+def gateway_protocol(protocol):
+    """Protocol of the egress gateway server for a port: HTTPS is passed
+    through untouched, so the gateway sees it as TLS (SNI routing)."""
+    return "TLS" if protocol in TLS_PROTOCOLS else protocol
+
+
+def _type(value):
+    # Ansible 2.19 hands plugins tagged subclasses (_AnsibleTaggedStr, ...):
+    # name the YAML type the user wrote, not the Python class.
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"),
+                       (str, "a string"), (dict, "a dict"), (list, "a list")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
+def _unknown_keys(data, allowed, where):
+    errors = []
+    for key in data:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        hint = "; did you mean '{0}'?".format(close[0]) if close else ""
+        errors.append((where + str(key), "unknown key; allowed keys: {0}{1}".format(
+            ", ".join(sorted(allowed)), hint)))
+    return errors
+
+
+def _port(value):
+    if isinstance(value, str) and _DIGITS.match(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, "must be an integer 1-65535, got {0!r} ({1})".format(value, _type(value))
+    if not 1 <= value <= 65535:
+        return None, "{0} is out of range 1-65535".format(value)
+    return int(value), None
+
+
+def _flag(value):
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE, None
+    if isinstance(value, bool):
+        return value, None
+    return None, "must be a boolean (true/false, yes/no), got {0!r}".format(value)
+
+
+def _choice(value, choices):
+    if isinstance(value, str) and value.strip().upper() in choices:
+        return value.strip().upper(), None
+    return None, "must be one of {0}, got {1!r}".format(", ".join(choices), value)
+
+
+def _parse_ports(value):
+    if value is None:
+        return [dict(DEFAULT_PORT)], []
+    if not isinstance(value, list):
+        return None, [("ports", "must be a list of {{number, protocol}}, got {0}".format(_type(value)))]
+    if not value:
+        return None, [("ports", "must list at least one port (omit 'ports' for the default HTTP 80)")]
+    ports, errors, seen = [], [], {}
+    for index, port in enumerate(value):
+        where = "ports[{0}]".format(index)
+        if not isinstance(port, dict):
+            errors.append((where, "must be a dict {{number, protocol}}, got {0}".format(_type(port))))
+            continue
+        errors.extend(_unknown_keys(port, PORT_KEYS, where + "."))
+        number, error = _port(port.get("number")) if "number" in port else (None, "required")
+        if error:
+            errors.append((where + ".number", error))
+        protocol, error = (_choice(port.get("protocol"), PROTOCOLS) if "protocol" in port
+                           else (None, "required, one of " + ", ".join(PROTOCOLS)))
+        if error:
+            errors.append((where + ".protocol", error))
+        if number is not None and number in seen:
+            errors.append((where + ".number", "port {0} is listed twice (also ports[{1}])".format(
+                number, seen[number])))
+        elif number is not None:
+            seen[number] = index
+        ports.append({"number": number, "protocol": protocol})
+    ports.sort(key=lambda p: p["number"] or 0)
+    return ports, errors
+
+
+def _string_list(value, field, check, what):
+    if value is None:
+        return [], []
+    if not isinstance(value, list):
+        return [], [(field, "must be a list of {0}, got {1}".format(what, _type(value)))]
+    errors = [("{0}[{1}]".format(field, index), "{0!r} is not {1}".format(entry, what))
+              for index, entry in enumerate(value) if not check(entry)]
+    return [str(entry) for entry in value], errors
+
+
+def _is_service_account(value):
+    namespace, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    return is_dns1123_label(namespace) and is_dns1123_subdomain(name)
+
+
+def _parse_sources(value):
+    if value is None:
+        return None, []
+    if not isinstance(value, dict):
+        return None, [("allowed_sources", "must be a dict {{namespaces, service_accounts}}, got {0}".format(
+            _type(value)))]
+    errors = _unknown_keys(value, SOURCE_KEYS, "allowed_sources.")
+    namespaces, found = _string_list(value.get("namespaces"), "allowed_sources.namespaces",
+                                     is_dns1123_label, "a namespace name (DNS-1123 label)")
+    errors += found
+    accounts, found = _string_list(value.get("service_accounts"), "allowed_sources.service_accounts",
+                                   _is_service_account, "a service account as 'namespace/name'")
+    errors += found
+    if not namespaces and not accounts and not errors:
+        errors.append(("allowed_sources", "lists no namespace or service account; "
+                                          "omit it to allow every source"))
+    return {"namespaces": sorted(set(namespaces)), "service_accounts": sorted(set(accounts))}, errors
+
+
+def _parse_endpoints(value, resolution, ports):
+    if value is None:
+        return [], []
+    if not isinstance(value, list):
+        return [], [("endpoints", "must be a list of {{address, ports}}, got {0}".format(_type(value)))]
+    names = [port_name(p["protocol"], p["number"]) for p in ports or [] if p["number"] and p["protocol"]]
+    endpoints, errors = [], []
+    for index, endpoint in enumerate(value):
+        where = "endpoints[{0}]".format(index)
+        if not isinstance(endpoint, dict):
+            errors.append((where, "must be a dict {{address, ports}}, got {0}".format(_type(endpoint))))
+            continue
+        errors.extend(_unknown_keys(endpoint, ENDPOINT_KEYS, where + "."))
+        address = endpoint.get("address")
+        # STATIC sends traffic to these addresses as they are; DNS resolves them.
+        valid = is_ip(address) if isinstance(address, str) and resolution == "STATIC" else (
+            isinstance(address, str) and (is_ip(address) or is_dns1123_subdomain(address.lower())))
+        if not valid:
+            errors.append((where + ".address", "{0!r} is not {1}".format(
+                address, "an IP address" if resolution == "STATIC" else "an IP address or DNS name")))
+        mapped, given = {}, endpoint.get("ports") or {}
+        if not isinstance(given, dict):
+            errors.append((where + ".ports", "must be a dict {port name: number}, got " + _type(given)))
+            given = {}
+        for name, number in given.items():
+            if names and name not in names:
+                errors.append((where + ".ports", "{0!r} is not a port of this host (its port names: {1})".format(
+                    name, ", ".join(names))))
+            mapped[str(name)], error = _port(number)
+            if error:
+                errors.append((where + ".ports." + str(name), error))
+        endpoints.append({"address": str(address), "ports": mapped})
+    return endpoints, errors
+
+
+def _parse_flags(item):
+    flags, errors = {"via_gateway": True, "tls_origination": False}, []
+    for field in flags:
+        if item.get(field) is not None:
+            value, error = _flag(item[field])
+            if error:
+                errors.append((field, error))
+            else:
+                flags[field] = value
+    if flags["tls_origination"]:
+        errors.append(("tls_origination", "not supported yet; use a TLS or HTTPS port "
+                                          "(SNI passthrough) for now"))
+    return flags, errors
+
+
+def _parse_resolution(item, via_gateway):
+    raw = item.get("resolution")
+    resolution, error = _choice("DNS" if raw is None else raw, RESOLUTIONS)
+    host = item.get("host")
+    if error:
+        return None, [("resolution", error)]
+    if resolution == "DNS" and isinstance(host, str) and host.startswith("*"):
+        return resolution, [("resolution", "DNS cannot resolve a wildcard host (Istio rejects it); "
+                                           "use DYNAMIC_DNS, or NONE with via_gateway: false")]
+    if resolution == "NONE" and via_gateway:
+        # NONE forwards to the original destination address, which at the
+        # gateway is the gateway itself.
+        return resolution, [("resolution", "NONE with via_gateway: true makes the egress gateway "
+                                           "send the traffic back to itself; use DNS (DYNAMIC_DNS "
+                                           "for wildcards) or via_gateway: false")]
+    return resolution, []
+
+
+def _parse_item(item):
+    """Normalised item and a list of (field, message)."""
+    errors = _unknown_keys(item, ITEM_KEYS, "")
+    host = item.get("host")
+    error = host_error(host) if "host" in item else "required (a DNS name such as 'api.example.com')"
+    if error:
+        errors.append(("host", error))
+    ports, found = _parse_ports(item.get("ports"))
+    errors += found
+    flags, found = _parse_flags(item)
+    errors += found
+    resolution, found = _parse_resolution(item, flags["via_gateway"])
+    errors += found
+    addresses, found = _string_list(item.get("addresses"), "addresses", is_ip, "an IP address or CIDR")
+    errors += found
+    if resolution not in ("STATIC", "NONE", None) and any("/" in a for a in addresses):
+        errors.append(("addresses", "CIDR ranges need resolution STATIC or NONE (Istio rejects "
+                                    "them with {0})".format(resolution)))
+    endpoints, found = _parse_endpoints(item.get("endpoints"), resolution, ports)
+    errors += found
+    if resolution == "STATIC" and not endpoints and not found:
+        errors.append(("endpoints", "resolution STATIC needs endpoints (the IPs to send traffic to)"))
+    if resolution == "NONE" and endpoints:
+        errors.append(("endpoints", "not allowed with resolution NONE (Istio rejects it)"))
+    allowed_sources, found = _parse_sources(item.get("allowed_sources"))
+    errors += found
+    normalised = {
+        "host": host.lower() if isinstance(host, str) else host,
+        "ports": ports,
+        "via_gateway": flags["via_gateway"],
+        "resolution": resolution,
+        "tls_origination": flags["tls_origination"],
+        "allowed_sources": allowed_sources,
+        "addresses": addresses,
+        "endpoints": endpoints,
+    }
+    return normalised, errors
+
+
+def _cross_item_errors(parsed):
+    """Duplicate hosts, and ports the shared egress gateway cannot serve."""
+    errors, hosts, gateway_ports = [], {}, {}
+    for index, (item, _) in parsed:
+        host = item["host"]
+        if host in hosts:
+            errors.append((index, "host", "{0!r} is already declared at {{var}}[{1}]; list all its "
+                                          "ports in one item".format(host, hosts[host])))
+            continue
+        hosts[host] = index
+        if not item["via_gateway"]:
+            continue
+        for port in item["ports"] or []:
+            if port["number"] is None or port["protocol"] is None:
+                continue
+            protocol = gateway_protocol(port["protocol"])
+            other = gateway_ports.setdefault(port["number"], (protocol, index, host))
+            if other[1] == index:
+                continue
+            if other[0] != protocol:
+                message = ("port {0} is {1} here but {2} for host {3!r} ({{var}}[{4}]); the egress "
+                           "gateway serves one protocol per port").format(
+                               port["number"], protocol, other[0], other[2], other[1])
+            elif protocol == "TCP":
+                message = ("TCP port {0} also goes to host {1!r} ({{var}}[{2}]) through the egress "
+                           "gateway, which cannot tell TCP hosts apart; use another port or "
+                           "TLS").format(port["number"], other[2], other[1])
+            else:
+                continue
+            errors.append((index, "ports", message))
+    return errors
+
+
+def _parse_all(items, var_name):
+    """Normalised items (those with a valid host) and every error, in item order."""
+    if not isinstance(items, list):
+        return [], ["{0}: must be a list of host items (use [] for none), got {1}".format(
+            var_name, _type(items))]
+    errors, parsed = [], []  # errors: (index, message)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            hint = " (write {{host: {0!r}}})".format(item) if isinstance(item, str) else ""
+            errors.append((index, "{0}[{1}]: must be a dict with at least 'host', got {2}{3}".format(
+                var_name, index, _type(item), hint)))
+            continue
+        normalised, found = _parse_item(item)
+        errors.extend((index, _format(var_name, index, item.get("host"), field, message))
+                      for field, message in found)
+        if not any(field == "host" for field, _ in found):
+            parsed.append((index, (normalised, item.get("host"))))
+    raw_hosts = dict((index, raw_host) for index, (_, raw_host) in parsed)
+    for index, field, message in _cross_item_errors(parsed):
+        errors.append((index, _format(var_name, index, raw_hosts[index], field, message.format(var=var_name))))
+    errors.sort(key=lambda error: error[0])  # stable: keeps the field order within an item
+    return [normalised for _, (normalised, _) in parsed], [message for _, message in errors]
+
+
+def _format(var_name, index, host, field, message):
+    known = " (host {0!r})".format(host) if isinstance(host, str) else ""
+    return "{0}[{1}]{2}: {3}: {4}".format(var_name, index, known, field, message)
+
+
+def validate_hosts(items, var_name=VAR_NAME):
+    """Every error in ``items`` (an ``external_services_hosts`` list), as
+    readable strings; an empty list means valid."""
+    return _parse_all(items, var_name)[1]
+
+
+def normalize_hosts(items):
+    """``items`` with defaults applied and values coerced; call only after
+    ``validate_hosts`` returned no error (raises ValueError otherwise)."""
+    normalised, errors = _parse_all(items, VAR_NAME)
+    if errors:
+        raise ValueError("invalid {0}:\n{1}".format(VAR_NAME, "\n".join(errors)))
+    return normalised

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply an owned object set: read with one LIST per kind and namespace,
+write only what the plan says, delete what is ours and no longer wanted."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
+    describe,
+    needs_update,
+    plan,
+    prepare,
+    update_body,
+)
+from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import is_owned_by, owner_selector
+
+CONFLICT_RETRIES = 3
+
+
+def _scopes(cluster, desired, prune_scope):
+    """(resource, namespace) pairs to LIST, in first-seen order, with the
+    desired bodies rewritten to the API version the cluster serves."""
+    scopes = {}
+    for body in desired:
+        resource = cluster.resource(body["apiVersion"], body["kind"])
+        body["apiVersion"] = resource.group_version
+        namespace = body["metadata"].get("namespace") if resource.namespaced else None
+        if resource.namespaced and not namespace:
+            raise ApiError("{0}: metadata.namespace is required for a namespaced kind".format(describe(body)))
+        scopes.setdefault((resource.group_version, resource.kind, namespace), resource)
+    for item in prune_scope or []:
+        resource = cluster.resource(item["api_version"], item["kind"])
+        namespace = item.get("namespace") if resource.namespaced else None
+        scopes.setdefault((resource.group_version, resource.kind, namespace), resource)
+    return scopes
+
+
+def _update_with_retry(cluster, resource, live, body, owner, dry_run):
+    """PUT guarded by resourceVersion; on 409 re-read and try again, as long
+    as the object is still ours and still differs."""
+    desired = body
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return cluster.replace(resource, update_body(live, desired), dry_run=dry_run)
+        except ApiError as exc:
+            if exc.status != 409 or attempt == CONFLICT_RETRIES:
+                raise
+        meta = live["metadata"]
+        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+        if live is None:
+            return cluster.create(resource, desired, dry_run=dry_run)
+        if not is_owned_by(live, owner):
+            raise ApiError("{0} is no longer owned by '{1}'; left alone".format(describe(live), owner), 409)
+        if not needs_update(live, desired):
+            return live
+    return None  # not reached: the loop returns or raises
+
+
+def _create(cluster, resource, body, dry_run):
+    try:
+        return cluster.create(resource, body, dry_run=dry_run)
+    except ApiError as exc:
+        if exc.status == 409:
+            # Same name, but not in our label-selected LIST: someone else's.
+            raise ApiError(
+                "{0} already exists and is not managed by this owner set; "
+                "refusing to modify it (rename or delete it, or label it as ours)".format(describe(body)),
+                409,
+                "AlreadyExists",
+            )
+        raise
+
+
+def _diff(before, after, what):
+    return {
+        "before": strip_server_fields(before) if before else {},
+        "after": strip_server_fields(after) if after else {},
+        "before_header": what,
+        "after_header": what,
+    }
+
+
+def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False):
+    """Converge the owner's objects to ``definitions``; returns the module result."""
+    desired = prepare(definitions, owner)
+    scopes = _scopes(cluster, desired, prune_scope)
+    live_owned, resource_of = [], {}
+    for (group_version, kind, namespace), resource in scopes.items():
+        resource_of[kind] = resource
+        live_owned.extend(cluster.list(resource, namespace, owner_selector(owner)))
+    steps = plan(desired, live_owned, prune)
+
+    result = {"created": [], "updated": [], "deleted": [], "unchanged": len(steps["unchanged"])}
+    diffs = []
+    for body in steps["create"]:
+        _create(cluster, resource_of[body["kind"]], body, check_mode)
+        result["created"].append(describe(body))
+        diffs.append(_diff(None, body, describe(body)))
+    for live, body in steps["update"]:
+        _update_with_retry(cluster, resource_of[body["kind"]], live, body, owner, check_mode)
+        result["updated"].append(describe(body))
+        diffs.append(_diff(live, body, describe(body)))
+    for live in steps["delete"]:
+        meta = live["metadata"]
+        cluster.delete(resource_of[live["kind"]], meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=check_mode)
+        result["deleted"].append(describe(live))
+        diffs.append(_diff(live, None, describe(live)))
+    result["changed"] = bool(result["created"] or result["updated"] or result["deleted"])
+    result["api_versions"] = dict(sorted((kind, res.group_version) for kind, res in resource_of.items()))
+    if want_diff:
+        result["diff"] = diffs
+    return result

@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply VirtualService merges to a cluster, safely under concurrent writers.
+
+Every write carries the resourceVersion of the object the merge was computed
+from. When another writer got there first (409), the object is read again and
+the merge recomputed, so nobody's routes are lost; only a run that keeps
+losing that race fails. Without a conflict one object costs one read (a GET,
+or its share of one LIST in batch mode) and at most one write.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import random
+import time
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import KIND, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_records import read_records
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError, prepare
+
+_UNREAD = object()
+# Full jitter on an exponential base: concurrent writers that collided once
+# should not collide again in lockstep.
+_BACKOFF_BASE = 0.05
+_BACKOFF_CAP = 2.0
+_RETRYABLE = (404, 409)  # 409: stale resourceVersion or AlreadyExists; 404: deleted meanwhile
+
+
+def desired_from_options(options, namespace=None):
+    """The merge input from module options (single or one batch item)."""
+    return {
+        "name": options.get("name"),
+        "namespace": options.get("namespace") or namespace,
+        "hosts": options.get("hosts"),
+        "gateways": options.get("gateways"),
+        "exportTo": options.get("export_to"),
+        "http": options.get("http"),
+        "tls": options.get("tls"),
+        "tcp": options.get("tcp"),
+    }
+
+
+def _where(desired):
+    return "{0} {1}/{2}".format(KIND, desired["namespace"], desired["name"])
+
+
+def _write(cluster, resource, live, result, dry_run):
+    if result.action == "create":
+        return cluster.create(resource, result.obj, dry_run=dry_run)
+    if result.action == "delete":
+        meta = live["metadata"]
+        cluster.delete(resource, meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=dry_run)
+        return None
+    body = dict(result.obj, apiVersion=resource.group_version)
+    # Omitted managedFields leave the server's as they are; echoing them back would rewrite them.
+    body["metadata"] = dict((k, v) for k, v in body["metadata"].items() if k != "managedFields")
+    return cluster.replace(resource, body, dry_run=dry_run)
+
+
+def converge(cluster, resource, desired, owner, state="present", retries=5, check_mode=False, live=_UNREAD,
+             sleep=time.sleep):
+    """Merge ``desired`` for ``owner`` into the live object and write it.
+
+    Returns (MergeResult, live object the merge was computed from, object
+    returned by the write or None). ``live`` saves the GET when the caller
+    already read the object. In check mode the write is a server-side dry
+    run: nothing changes, but the cluster still validates the would-be object.
+    """
+    attempt = 0
+    while True:
+        if live is _UNREAD:
+            live = cluster.get(resource, desired["name"], desired["namespace"])
+        result = merge(live, desired, owner, state, resource.group_version)
+        if result.action == "none":
+            return result, live, live
+        try:
+            return result, live, _write(cluster, resource, live, result, check_mode)
+        except ApiError as exc:
+            if exc.status not in _RETRYABLE:
+                raise
+            if attempt >= retries:
+                raise ApiError(
+                    "{0}: still conflicting after {1} retries, other writers keep changing it; none of our "
+                    "changes was written (rerun, or raise conflict_retries). Last error: {2}".format(
+                        _where(desired), retries, exc), exc.status, exc.reason)
+        attempt += 1
+        sleep(random.random() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** attempt))
+        live = _UNREAD
+
+
+def _diff(before, after, header):
+    return {
+        "before": strip_server_fields(before) if before else {},
+        "after": strip_server_fields(after) if after else {},
+        "before_header": header,
+        "after_header": header,
+    }
+
+
+def _report(result, desired):
+    return {
+        "name": desired["name"],
+        "namespace": desired["namespace"],
+        "action": result.action,
+        "changed": result.changed,
+        "routes_added": result.routes_added,
+        "routes_updated": result.routes_updated,
+        "routes_removed": result.routes_removed,
+    }
+
+
+def _apply_one(cluster, resource, desired, owner, state, retries, check_mode, want_diff):
+    result, live, written = converge(cluster, resource, desired, owner, state, retries, check_mode)
+    report = _report(result, desired)
+    del report["name"], report["namespace"]
+    # In check mode show the merge, not the dry run's echo (which has server fields).
+    report["result"] = result.obj if check_mode or result.action == "none" else written
+    report["api_version"] = resource.group_version
+    if want_diff:
+        report["diff"] = _diff(live, result.obj, _where(desired))
+    return report
+
+
+def _validate_batch(items, namespace, state, prune):
+    desired, errors, seen = [], [], set()
+    if prune and not namespace:
+        errors.append("prune: needs namespace, the namespace whose VirtualServices are searched for this owner's routes")
+    for index, options in enumerate(items):
+        item = desired_from_options(options, namespace)
+        key = (item["namespace"], item["name"])
+        try:
+            prepare(item, state)
+        except MergeError as exc:
+            errors.append("virtual_services[{0}]: {1}".format(index, exc))
+        if key in seen:
+            errors.append("virtual_services[{0}]: {1} is listed twice".format(index, _where(item)))
+        seen.add(key)
+        desired.append(item)
+    if errors:
+        raise MergeError("; ".join(errors))
+    return desired
+
+
+def _plan(live_by_key, desired, owner, state, prune, namespace, group_version):
+    """Merge every item against its listed live object, and pick this owner's
+    routes to release from unlisted objects; all refusals at once, before any write."""
+    plans, errors = [], []
+    wanted_keys = set((item["namespace"], item["name"]) for item in desired)
+    stale = []
+    if prune:
+        for (ns, name), obj in sorted(live_by_key.items()):
+            if ns != namespace or (ns, name) in wanted_keys:
+                continue
+            try:
+                if owner in read_records(obj, "{0} {1}/{2}".format(KIND, ns, name)):
+                    stale.append({"name": name, "namespace": ns})
+            except MergeError as exc:
+                errors.append(str(exc))
+    for item, item_state in [(item, state) for item in desired] + [(item, "absent") for item in stale]:
+        live = live_by_key.get((item["namespace"], item["name"]))
+        try:
+            plans.append((item, item_state, live, merge(live, item, owner, item_state, group_version)))
+        except MergeError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise MergeError("; ".join(errors))
+    return plans
+
+
+def _apply_batch(cluster, resource, desired, owner, namespace, state, prune, retries, check_mode, want_diff):
+    namespaces = []
+    for ns in [item["namespace"] for item in desired] + ([namespace] if prune else []):
+        if ns not in namespaces:
+            namespaces.append(ns)
+    live_by_key = {}
+    for ns in namespaces:
+        # Unlabelled: the teams' objects we merge into carry no label of ours.
+        for obj in cluster.list(resource, ns):
+            live_by_key[(ns, obj["metadata"]["name"])] = obj
+
+    results, diffs = [], []
+    counts = {"create": 0, "update": 0, "delete": 0, "none": 0}
+    for item, item_state, live, result in _plan(live_by_key, desired, owner, state, prune, namespace, resource.group_version):
+        if result.changed:
+            # A conflict re-reads and re-merges this object alone (GET path).
+            result, live, _ = converge(cluster, resource, item, owner, item_state, retries, check_mode, live=live)
+        counts[result.action] += 1
+        results.append(_report(result, item))
+        if want_diff and result.changed:
+            diffs.append(_diff(live, result.obj, _where(item)))
+    report = {"changed": any(entry["changed"] for entry in results), "results": results, "counts": counts,
+              "api_version": resource.group_version}
+    for field in ("routes_added", "routes_updated", "routes_removed"):
+        report[field] = ["{0}/{1}: {2}".format(e["namespace"], e["name"], route) for e in results for route in e[field]]
+    if want_diff:
+        report["diff"] = diffs
+    return report
+
+
+def run(params, connect, check_mode=False, want_diff=False):
+    """The virtual_service module's result for its ``params``. ``connect()``
+    returns the Cluster; it is called only once the input has been validated,
+    so bad input fails before any request."""
+    owner, state, retries = params["owner"], params["state"], params["conflict_retries"]
+    if retries is None or retries < 0:
+        raise MergeError("conflict_retries: must be 0 or more")
+    if params.get("virtual_services") is not None:
+        desired = _validate_batch(params["virtual_services"], params.get("namespace"), state, params["prune"])
+        cluster = connect()
+        resource = cluster.resource(params["api_version"], KIND)
+        return _apply_batch(cluster, resource, desired, owner, params.get("namespace"), state, params["prune"], retries,
+                            check_mode, want_diff)
+    if params["prune"]:
+        raise MergeError("prune: only with virtual_services (batch mode); a single VirtualService is converged with state")
+    desired = desired_from_options(params)
+    prepare(desired, state)
+    cluster = connect()
+    return _apply_one(cluster, cluster.resource(params["api_version"], KIND), desired, owner, state, retries, check_mode,
+                      want_diff)

@@ -1,0 +1,34 @@
+"""Cluster set-up for tests, through the real API (never the server's store)."""
+
+GATEWAY_LABELS = {"app": "istio-egressgateway", "istio": "egressgateway"}
+
+
+def create_egress_gateway(server, namespace="istio-system", name="istio-egressgateway", replicas=1):
+    """What Istio's demo profile installs: the gateway Deployment and Service."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": GATEWAY_LABELS},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": GATEWAY_LABELS},
+            "template": {
+                "metadata": {"labels": GATEWAY_LABELS},
+                "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": GATEWAY_LABELS},
+        "spec": {
+            "selector": GATEWAY_LABELS,
+            "ports": [
+                {"name": "http2", "port": 80, "targetPort": 8080},
+                {"name": "https", "port": 443, "targetPort": 8443},
+            ],
+        },
+    }
+    server.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % namespace, deployment)
+    server.request("POST", "/api/v1/namespaces/%s/services" % namespace, service)

@@ -1,0 +1,146 @@
+"""playbooks/site.yml end to end against the test API server, as a user runs it."""
+from pathlib import Path
+
+import pytest
+
+from helpers.cluster import create_egress_gateway
+from helpers.inventory import write_inventory
+from helpers.playbook import run_playbook
+from k8s_server.schema import load_crds
+
+ROOT = Path(__file__).resolve().parents[2]
+ISTIO_CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
+SITE = "meshops.istio_egress.site"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OWNER = "egress.meshops.io/owner"
+
+EXAMPLE_HOSTS = [
+    {"host": "httpbin.org", "ports": [{"number": 80, "protocol": "HTTP"}]},
+    {"host": "edition.cnn.com", "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]},
+    {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}]},
+]
+ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservices")
+
+
+@pytest.fixture
+def cluster(k8s_server):
+    create_egress_gateway(k8s_server)
+    k8s_server.reset_counts()
+    return k8s_server
+
+
+def site(server, tmp_path, hosts, check=False, diff=False, **host_vars):
+    inventory = write_inventory(tmp_path, {"cluster-a": dict({"external_services_hosts": hosts}, **host_vars)})
+    return run_playbook(SITE, inventory=inventory, kubeconfig=server.kubeconfig, check=check, diff=diff)
+
+
+def istio_objects(server):
+    return {plural: server.objects(plural, "istio-system") for plural in ISTIO_PLURALS}
+
+
+def hosts_of(objects):
+    return sorted(h for obj in objects for h in obj["spec"].get("hosts", []))
+
+
+def test_first_run_creates_the_egress_chain_and_a_rerun_writes_nothing(cluster, tmp_path):
+    first = site(cluster, tmp_path, EXAMPLE_HOSTS)
+    assert first.rc == 0, first.stdout[-3000:] + first.stderr
+    assert first.changed("cluster-a") > 0
+    objects = istio_objects(cluster)
+    assert hosts_of(objects["serviceentries"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
+    assert hosts_of(objects["virtualservices"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
+    assert len(objects["gateways"]) == 1 and len(objects["destinationrules"]) == 1
+    assert cluster.counts()["writes"] == 3 + 1 + 1 + 3
+    for obj in (o for group in objects.values() for o in group):
+        assert obj["metadata"]["labels"][MANAGED_BY] == "meshops.istio_egress"
+        assert obj["metadata"]["labels"][OWNER] == "cluster-a"
+
+    [gateway] = objects["gateways"]
+    servers = {s["port"]["number"]: s for s in gateway["spec"]["servers"]}
+    assert sorted(servers[80]["hosts"]) == ["edition.cnn.com", "httpbin.org"]
+    assert sorted(servers[443]["hosts"]) == ["api.github.com", "edition.cnn.com"]
+    assert servers[443]["tls"]["mode"] == "PASSTHROUGH"
+    [rule] = objects["destinationrules"]
+    assert rule["spec"]["host"] == "istio-egressgateway.istio-system.svc.cluster.local"
+    subsets = {s["name"] for s in rule["spec"]["subsets"]}
+    for vs in objects["virtualservices"]:
+        assert vs["spec"]["gateways"] == [gateway["metadata"]["name"], "mesh"] or set(vs["spec"]["gateways"]) == {gateway["metadata"]["name"], "mesh"}
+        for route in vs["spec"].get("http", []) + vs["spec"].get("tls", []):
+            [match] = route["match"]
+            [dest] = route["route"]
+            if match["gateways"] == ["mesh"]:
+                assert dest["destination"]["host"] == rule["spec"]["host"] and dest["destination"]["subset"] in subsets
+            else:
+                assert match["gateways"] == [gateway["metadata"]["name"]]
+                assert dest["destination"]["host"] == vs["spec"]["hosts"][0]
+
+    cluster.reset_counts()
+    second = site(cluster, tmp_path, EXAMPLE_HOSTS)
+    assert second.rc == 0, second.stderr
+    assert second.changed("cluster-a") == 0
+    assert cluster.counts()["writes"] == 0
+
+
+@pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
+def test_every_object_written_passes_istios_schema_strictly(cluster, tmp_path):
+    assert site(cluster, tmp_path, EXAMPLE_HOSTS).rc == 0
+    crds = load_crds(str(ISTIO_CRDS))
+    written = [o for group in istio_objects(cluster).values() for o in group]
+    assert len(written) == 8
+    for obj in written:
+        assert crds.validate(obj, strict=True) == [], obj["metadata"]["name"]
+
+
+def test_removed_host_is_pruned_and_unlabelled_look_alikes_are_left_alone(cluster, tmp_path):
+    assert site(cluster, tmp_path, EXAMPLE_HOSTS).rc == 0
+    look_alike = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "api-github-com-by-hand", "namespace": "istio-system"},
+        "spec": {"hosts": ["api.github.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+                 "resolution": "DNS", "location": "MESH_EXTERNAL"},
+    }
+    cluster.request("POST", "/apis/networking.istio.io/v1/namespaces/istio-system/serviceentries", look_alike)
+
+    result = site(cluster, tmp_path, EXAMPLE_HOSTS[:2])
+    assert result.rc == 0, result.stderr
+    objects = istio_objects(cluster)
+    names = [o["metadata"]["name"] for o in objects["serviceentries"]]
+    assert "api-github-com-by-hand" in names
+    assert sorted(h for o in objects["serviceentries"] if MANAGED_BY in o["metadata"].get("labels", {}) for h in o["spec"]["hosts"]) == [
+        "edition.cnn.com", "httpbin.org"]
+    assert hosts_of(objects["virtualservices"]) == ["edition.cnn.com", "httpbin.org"]
+    [gateway] = objects["gateways"]
+    assert sorted(h for s in gateway["spec"]["servers"] for h in s["hosts"]) == ["edition.cnn.com", "edition.cnn.com", "httpbin.org"]
+
+
+def test_prune_off_keeps_removed_hosts(cluster, tmp_path):
+    assert site(cluster, tmp_path, EXAMPLE_HOSTS).rc == 0
+    assert site(cluster, tmp_path, EXAMPLE_HOSTS[:1], external_services_prune=False).rc == 0
+    assert len(cluster.objects("serviceentries", "istio-system")) == 3
+
+
+def test_check_mode_writes_nothing_and_reports_the_changes(cluster, tmp_path):
+    result = site(cluster, tmp_path, EXAMPLE_HOSTS, check=True, diff=True)
+    assert result.rc == 0, result.stderr
+    assert result.changed("cluster-a") > 0
+    assert cluster.counts()["writes"] == 0
+    assert all(not objs for objs in istio_objects(cluster).values())
+
+
+def test_invalid_inventory_fails_listing_every_error_with_no_request(cluster, tmp_path):
+    bad = [
+        {"host": "api..github.com"},
+        {"host": "ok.example.com", "ports": [{"number": 70000, "protocol": "HTTP"}]},
+        {"host": "*.wild.example.com", "resolution": "DNS"},
+        {"host": "httpbin.org", "gateway": True},
+        {"host": "httpbin.org"},
+    ]
+    result = site(cluster, tmp_path, bad)
+    assert result.rc != 0
+    message = result.stdout
+    for fragment in ("external_services_hosts[0]", "external_services_hosts[1]", "external_services_hosts[2]",
+                     "external_services_hosts[3]", "external_services_hosts[4]"):
+        assert fragment in message
+    assert cluster.counts().get("writes", 0) == 0
+    assert sum(v for k, v in cluster.counts().items() if k != "writes") == 0

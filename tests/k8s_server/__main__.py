@@ -1,0 +1,12 @@
+"""``python tests/k8s_server ...`` (or ``python -m k8s_server`` with tests/ on sys.path)."""
+import os
+import sys
+
+if not __package__:
+    # Run as a directory: make the package importable by name first.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from k8s_server.cli import main
+else:
+    from .cli import main
+
+sys.exit(main())
