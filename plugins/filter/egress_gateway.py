@@ -42,8 +42,11 @@ def egress_gateway_helm_values(settings):
         raise AnsibleFilterError(str(exc))
 
 
-def egress_gateway_istioctl_argv(binary, files):
-    return gateway.istioctl_install_argv(binary, list(files))
+def egress_gateway_istioctl_argv(binary, files, kubeconfig=None, context=None):
+    try:
+        return gateway.istioctl_install_argv(binary, list(files), kubeconfig or None, context or None)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def egress_gateway_manager(deployment):

@@ -357,9 +357,17 @@ def helm_values(settings):
     return values
 
 
-def istioctl_install_argv(binary, files):
-    """``istioctl install -y -f <file> ...``: later files override earlier ones."""
+def istioctl_install_argv(binary, files, kubeconfig=None, context=None):
+    """``istioctl install -y [--kubeconfig K] [--context C] -f <file> ...``;
+    later files override earlier ones. istioctl reads no K8S_AUTH_* variable,
+    so the cluster is named explicitly."""
+    if kubeconfig is not None and not isinstance(kubeconfig, str):
+        raise ValueError("istioctl needs istio_egress_kubeconfig as a file path, not inline content")
     argv = [binary, "install", "-y"]
+    if kubeconfig:
+        argv.extend(["--kubeconfig", kubeconfig])
+    if context:
+        argv.extend(["--context", context])
     for path in files:
         argv.extend(["-f", path])
     return argv

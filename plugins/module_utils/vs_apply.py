@@ -106,7 +106,7 @@ def _report(result, desired):
     return {
         "name": desired["name"],
         "namespace": desired["namespace"],
-        "action": result.action,
+        "operation": result.action,
         "changed": result.changed,
         "routes_added": result.routes_added,
         "routes_updated": result.routes_updated,

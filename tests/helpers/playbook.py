@@ -70,7 +70,8 @@ def run_playbook(playbook, inventory=None, extra_vars=None, kubeconfig=None, che
                  env=None, verbosity=0, json_output=True, args=(), timeout=600):
     """Run ansible-playbook; with ``json_output`` stdout is the json callback's document."""
     cmd = [str(BIN / "ansible-playbook"), str(playbook)]
-    cmd += ["-i", str(inventory) if inventory else "localhost,"]
+    # Without an inventory: the controller itself, as the implicit localhost.
+    cmd += ["-i", str(inventory)] if inventory else ["-i", "localhost,", "-c", "local"]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     if check:

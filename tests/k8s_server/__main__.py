@@ -3,8 +3,9 @@ import os
 import sys
 
 if not __package__:
-    # Run as a directory: make the package importable by name first.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # Run as a directory: import the package by name from its parent, and do
+    # not leave the package directory itself first on sys.path.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     from k8s_server.cli import main
 else:
     from .cli import main

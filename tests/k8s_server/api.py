@@ -15,7 +15,7 @@ import yaml
 from . import builtin_schema, errors, kinds, patch
 from .errors import ApiError, FieldError
 from .meta import validate_object_meta
-from .selectors import field_matcher, label_matcher
+from .selection import field_matcher, label_matcher
 
 _BODY_TYPES = ("application/json", "application/yaml")
 _PATCH_TYPES = {
@@ -26,6 +26,7 @@ _PATCH_TYPES = {
 }
 _SUBRESOURCE_VERBS = {"log": ("get",), "status": ("get", "update", "patch")}
 _PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+_OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences")
 _GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -182,8 +183,8 @@ class Api:
         meta["creationTimestamp"] = now()
         if resource.has_generation:
             meta["generation"] = 1
-        if resource.status_subresource and resource.is_custom:
-            obj.pop("status", None)
+        if resource.status_subresource:
+            obj.pop("status", None)  # status is written through /status only
         kinds.prepare(resource, obj, None, self._allocate_ip)
         self._validate(resource, obj, None)
         name = meta.get("name")
@@ -379,6 +380,9 @@ class Api:
                 "kind", "Invalid value", "must be " + resource.kind, obj["kind"])])
         obj, unknown = self._prune(route, obj)
         meta = obj.setdefault("metadata", {})
+        for field in _OMIT_EMPTY_META:
+            if meta.get(field) in ({}, []):
+                del meta[field]  # omitempty fields of ObjectMeta
         if route.name and meta.get("name") and meta["name"] != route.name:
             raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
                                      % (meta["name"], route.name))

@@ -43,8 +43,12 @@ class DecodeError(Exception):
 def _fields(model_name):
     """JSON field name -> type string for one model."""
     model = getattr(models, model_name)
-    return {model.attribute_map[attr]: ("quantity" if (model_name, attr) in _QUANTITIES else type_name)
-            for attr, type_name in model.openapi_types.items()}
+    fields = {}
+    for attr, type_name in model.openapi_types.items():
+        if (model_name, attr) in _QUANTITIES:
+            type_name = "Dict[str, quantity]" if type_name.startswith("Dict") else "quantity"
+        fields[model.attribute_map[attr]] = type_name
+    return fields
 
 
 def _go_type(type_name):

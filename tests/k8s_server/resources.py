@@ -122,9 +122,6 @@ class Registry:
         """Every served version of a group/kind (for apiVersion checks)."""
         return [r for r in self._types.values() if r.group == group and r.kind == kind]
 
-    def all(self):
-        return list(self._types.values())
-
     def groups(self):
         """[(group, [versions, preferred first])] in discovery order, core group excluded."""
         result = []

@@ -38,6 +38,7 @@ _TYPE_CHECKS = {
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1), "uint32": (0, 2 ** 32 - 1),
                "uint64": (0, 2 ** 64 - 1)}
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 # ObjectMeta fields; anything else under metadata is pruned like on a cluster.
 OBJECT_META_FIELDS = frozenset((
@@ -69,6 +70,8 @@ def _string_format_ok(fmt, value):
             return False
     if fmt in ("date-time", "datetime"):
         return bool(_DATE_TIME.fullmatch(value))
+    if fmt == "date":
+        return bool(_DATE.fullmatch(value))
     if fmt in ("ipv4", "ipv6"):
         try:
             return ipaddress.ip_address(value).version == int(fmt[-1])
@@ -495,12 +498,9 @@ class CRDIndex:
     def remove(self, crd_name):
         return self._entries.pop(crd_name, None)
 
-    def entries(self):
-        return list(self._entries.values())
-
-    def find(self, group, kind=None, plural=None):
+    def find(self, group, kind):
         for entry in self._entries.values():
-            if entry.group == group and (entry.kind == kind or entry.plural == plural):
+            if entry.group == group and entry.kind == kind:
                 return entry
         return None
 
@@ -527,7 +527,7 @@ class CRDIndex:
 
     def schema_for(self, obj):
         group, _, version = obj.get("apiVersion", "").rpartition("/")
-        entry = self.find(group, kind=obj.get("kind"))
+        entry = self.find(group, obj.get("kind"))
         if entry is None or version not in entry.versions:
             return None
         return entry.versions[version]

@@ -48,6 +48,11 @@ class _HTTPServer(ThreadingHTTPServer):
             self._connections.add(connection)
         return connection, address
 
+    def handle_error(self, request, client_address):
+        # Only connection-level errors get here (a client went away, or stop()
+        # closed the socket); request errors are answered in Handler.
+        pass
+
     def shutdown_request(self, request):
         with self._connections_lock:
             self._connections.discard(request)
@@ -106,7 +111,7 @@ class TestAPIServer:
         self._httpd = _HTTPServer(self, port, tls_context)
         if self.tls:
             self._httpd.RequestHandlerClass = _TLSHandler
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="k8s-test-server", daemon=True)
         self._thread.start()
         _forget_client_discovery_cache(self.url)

@@ -1,0 +1,404 @@
+"""The egress_gateway role, run with real ansible-playbook against the test API server.
+
+helm and istioctl cannot run here: their tests put small stub executables on
+PATH that record their argv and, like the real installers, create the gateway
+Deployment and Service through the API (with the installer's labels).
+"""
+import json
+import os
+import shutil
+import stat
+import sys
+import textwrap
+
+import kubernetes
+import pytest
+import yaml
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils.manifests import file_name
+from helpers.playbook import run_playbook
+
+PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "egress_gateway.yml")
+OWNER_LABELS = {"app.kubernetes.io/managed-by": "meshops.istio_egress", "egress.meshops.io/owner": "localhost"}
+CHART_KINDS = {"ServiceAccount", "Role", "RoleBinding", "Deployment", "Service", "HorizontalPodAutoscaler"}
+PLURALS = ("serviceaccounts", "roles", "rolebindings", "deployments", "services", "horizontalpodautoscalers",
+           "poddisruptionbudgets")
+
+
+def run(server, check=False, diff=False, env=None, **extra_vars):
+    return run_playbook(PLAYBOOK, extra_vars=extra_vars, kubeconfig=server.kubeconfig, check=check, diff=diff, env=env)
+
+
+def results(result):
+    return list(result.task_results())
+
+
+def failure_message(result):
+    assert result.rc != 0, result.stdout[-3000:]
+    return " ".join(str(r.get("msg", "")) for _, _, r in results(result) if r.get("failed"))
+
+
+def gateway_facts(result):
+    for name, _, task_result in results(result):
+        if name == "Publish the gateway facts for the test":
+            return task_result["egress_gateway_facts"]
+    raise AssertionError("no facts published:\n" + result.stdout[-3000:])
+
+
+def gateway_kind_objects(server, namespace="istio-system"):
+    """(kind, name) -> object of every gateway-kind object in the namespace."""
+    found = {}
+    for plural in PLURALS:
+        for obj in server.objects(plural, namespace):
+            found[(obj["kind"], obj["metadata"]["name"])] = obj
+    return found
+
+
+def owned_objects(server, namespace="istio-system"):
+    """The same, only those carrying our ownership labels."""
+    return dict((key, obj) for key, obj in gateway_kind_objects(server, namespace).items()
+                if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in OWNER_LABELS.items()))
+
+
+def writes(server):
+    return server.counts()["writes"]
+
+
+def create_gateway(server, labels, annotations=None, name="istio-egressgateway", namespace="istio-system",
+                   pod_labels=None, ports=((80, "http2"), (443, "https"))):
+    """A gateway Deployment and Service made by someone else, through the kubernetes client."""
+    api = server.client()
+    pod_labels = pod_labels or {"app": name, "istio": "egressgateway"}
+    metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations or {}}
+    kubernetes.client.AppsV1Api(api).create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
+        "spec": {"replicas": 1, "selector": {"matchLabels": pod_labels},
+                 "template": {"metadata": {"labels": pod_labels},
+                              "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}})
+    kubernetes.client.CoreV1Api(api).create_namespaced_service(namespace, {
+        "apiVersion": "v1", "kind": "Service", "metadata": metadata,
+        "spec": {"type": "ClusterIP", "selector": pod_labels,
+                 "ports": [{"name": port_name, "port": port, "targetPort": port} for port, port_name in ports]}})
+
+
+# --- stub installers ------------------------------------------------------------------------------
+
+# Shared by both stubs: record the call, create the gateway the way the installer would.
+STUB_COMMON = textwrap.dedent("""\
+    #!PYTHON
+    import json, os, sys
+    import yaml
+    HERE = os.path.dirname(os.path.abspath(__file__))
+    STATE = os.path.join(HERE, "state.json")
+
+    def record(argv):
+        with open(os.path.join(HERE, os.path.basename(argv[0]) + ".log"), "a") as log:
+            log.write(json.dumps({"argv": argv, "kubeconfig": os.environ.get("KUBECONFIG")}) + "\\n")
+
+    def load():
+        return json.load(open(STATE)) if os.path.exists(STATE) else {}
+
+    def save(state):
+        json.dump(state, open(STATE, "w"))
+
+    def create_gateway(kubeconfig, name, namespace, labels, annotations, pod_labels, ports):
+        import kubernetes
+        api = kubernetes.config.new_client_from_config(config_file=kubeconfig)
+        meta = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations}
+        kubernetes.client.AppsV1Api(api).create_namespaced_deployment(namespace, {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+            "spec": {"replicas": 1, "selector": {"matchLabels": pod_labels},
+                     "template": {"metadata": {"labels": pod_labels},
+                                  "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}})
+        kubernetes.client.CoreV1Api(api).create_namespaced_service(namespace, {
+            "apiVersion": "v1", "kind": "Service", "metadata": meta,
+            "spec": {"type": "ClusterIP", "selector": pod_labels,
+                     "ports": [{"name": p["name"], "port": p["port"], "targetPort": p["targetPort"]} for p in ports]}})
+    """)
+
+# Answers the commands kubernetes.core.helm runs; `upgrade -i` stores the release.
+HELM_STUB = STUB_COMMON + textwrap.dedent("""\
+    argv = sys.argv
+    record(argv)
+    words, options, rest = [], {}, argv[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg.startswith("-"):
+            key, _, value = arg.partition("=")
+            if not value and key in ("--filter", "--namespace", "-n", "--version", "--repo", "-f", "--values"):
+                value = rest.pop(0)
+            options.setdefault(key, []).append(value)
+        else:
+            words.append(arg)
+    state = load()
+    releases = state.setdefault("releases", {})
+    if words[:1] == ["version"]:
+        print("v3.15.4+gfa9efb0" if "--short" in options else 'version.BuildInfo{Version:"v3.15.4", GitCommit:"x"}')
+    elif words[:1] == ["list"]:
+        name = options["--filter"][0]
+        print(yaml.safe_dump([releases[name]["status"]] if name in releases else []))
+    elif words[:2] == ["get", "values"]:
+        release = releases.get(words[2])
+        print(yaml.safe_dump(release["values"]) if release and release["values"] else "null")
+    elif words[:1] == ["get"]:
+        print("")
+    elif words[:2] == ["plugin", "list"]:
+        print("NAME\\tVERSION\\tDESCRIPTION")
+    elif words[:2] == ["show", "chart"]:
+        version = (options.get("--version") or ["1.24.0"])[0]
+        print(yaml.safe_dump({"apiVersion": "v2", "name": words[2].strip("'"), "version": version, "appVersion": version}))
+    elif words[:1] == ["upgrade"]:
+        name, chart = words[1], words[2].strip("'")
+        values = {}
+        for path in options.get("-f", []) + options.get("--values", []):
+            values.update(yaml.safe_load(open(path)) or {})
+        version = (options.get("--version") or ["1.24.0"])[0]
+        namespace = os.environ.get("HELM_NAMESPACE") or (options.get("--namespace") or options.get("-n") or ["default"])[0]
+        first = name not in releases
+        releases[name] = {"values": values, "status": {
+            "name": name, "namespace": namespace, "revision": "1" if first else "2", "status": "deployed",
+            "chart": chart + "-" + version, "app_version": version}}
+        save(state)
+        if first:
+            gateway = values.get("name") or name
+            pod_labels = {"app": gateway, "istio": values.get("labels", {}).get("istio", gateway.replace("istio-", ""))}
+            # helm hands its KUBECONFIG to the chart's client: the cluster the role named.
+            create_gateway(os.environ["KUBECONFIG"], gateway, namespace, dict(pod_labels, **{"app.kubernetes.io/managed-by": "Helm"}),
+                           {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": namespace},
+                           pod_labels, values["service"]["ports"])
+        print("Release %s has been upgraded." % name)
+    else:
+        sys.exit("helm stub: unexpected command %r" % (argv,))
+    """)
+
+# `istioctl install -y -f <file>...`: keeps a copy of each file, creates the gateway once.
+ISTIOCTL_STUB = STUB_COMMON + textwrap.dedent("""\
+    argv = sys.argv
+    record(argv)
+    if argv[1:2] == ["version"]:
+        print("client version: 1.24.0")
+    elif argv[1:3] == ["install", "-y"]:
+        files = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-f"]
+        state = load()
+        state.setdefault("installs", []).append([open(path).read() for path in files])
+        save(state)
+        overlay = yaml.safe_load(open(files[-1]))
+        gateway = overlay["spec"]["components"]["egressGateways"][0]
+        if not state.get("created"):
+            create_gateway(argv[argv.index("--kubeconfig") + 1], gateway["name"], gateway["namespace"],
+                           dict(gateway["label"], **{"operator.istio.io/component": "EgressGateways"}), {},
+                           gateway["label"], gateway["k8s"]["service"]["ports"])
+            state["created"] = True
+            save(state)
+        print("Installation complete")
+    else:
+        sys.exit("istioctl stub: unexpected command %r" % (argv,))
+    """)
+
+
+def install_stub(directory, name, source):
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text(source.replace("#!PYTHON", "#!" + sys.executable, 1))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return {"PATH": "{0}{1}{2}".format(directory, os.pathsep, os.environ.get("PATH", ""))}
+
+
+def calls(directory, name):
+    log = directory / (name + ".log")
+    return [json.loads(line)["argv"] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def path_without(*binaries):
+    """PATH minus the directories that hold any of ``binaries``."""
+    keep = [d for d in os.environ.get("PATH", "").split(os.pathsep)
+            if d and not any(os.access(os.path.join(d, b), os.X_OK) for b in binaries)]
+    assert all(shutil.which(b, path=os.pathsep.join(keep)) is None for b in binaries)
+    return os.pathsep.join(keep)
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+def test_absent_gateway_fails_clearly_without_writes(k8s_server):
+    result = run(k8s_server)
+    message = failure_message(result)
+    for expected in ("No egress gateway found", "istio-egressgateway", "istio=egressgateway", "istio-system",
+                     "egress_gateway_install", "'manifest'", "'helm'", "'istioctl'"):
+        assert expected in message
+    assert writes(k8s_server) == 0
+
+
+def test_invalid_settings_fail_before_any_cluster_call(k8s_server):
+    result = run(k8s_server, egress_gateway_install="manifest", egress_gateway_replicas_min=3, egress_gateway_replicas_max=2,
+                 egress_gateway_extra_ports=[15090, {"number": 9000, "protocol": "UDP"}])
+    message = failure_message(result)
+    assert "3 error(s); nothing was changed" in message
+    assert "egress_gateway_replicas_max" in message and "15090 is reserved" in message and "egress_gateway_extra_ports[1].protocol" in message
+    assert k8s_server.requests == []
+
+
+def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(k8s_server):
+    first = run(k8s_server, diff=True, egress_gateway_install="manifest",
+                egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
+    assert first.rc == 0, first.stdout[-3000:]
+    assert first.changed() > 0
+    objects = owned_objects(k8s_server)
+    assert {kind for kind, _ in objects} == CHART_KINDS
+    for obj in objects.values():
+        assert obj["metadata"]["name"] == "istio-egressgateway"
+        for key, value in dict(OWNER_LABELS, istio="egressgateway", app="istio-egressgateway").items():
+            assert obj["metadata"]["labels"][key] == value
+    pod = objects[("Deployment", "istio-egressgateway")]["spec"]["template"]
+    assert pod["metadata"]["annotations"]["inject.istio.io/templates"] == "gateway"
+    assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
+    assert pod["metadata"]["labels"]["istio"] == "egressgateway"
+    [container] = pod["spec"]["containers"]
+    assert (container["name"], container["image"]) == ("istio-proxy", "auto")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz/ready"
+    assert container["readinessProbe"]["httpGet"]["port"] == 15021
+    service = objects[("Service", "istio-egressgateway")]["spec"]
+    assert service["type"] == "ClusterIP"
+    assert [(p["name"], p["port"]) for p in service["ports"]] == [("http2", 80), ("https", 443), ("tls-8443", 8443)]
+    hpa = objects[("HorizontalPodAutoscaler", "istio-egressgateway")]
+    assert hpa["apiVersion"] == "autoscaling/v2" and hpa["spec"]["minReplicas"] == 1
+    facts = gateway_facts(first)
+    assert facts["service_fqdn"] == "istio-egressgateway.istio-system.svc.cluster.local"
+    assert (facts["namespace"], facts["name"], facts["selector"]) == ("istio-system", "istio-egressgateway", {"istio": "egressgateway"})
+    assert [p["port"] for p in facts["ports"]] == [80, 443, 8443]
+    assert facts["installed_by"] == "manifest/localhost" and facts["ready_replicas"] >= 1
+
+    k8s_server.reset_counts()
+    second = run(k8s_server, egress_gateway_install="manifest", egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
+    assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
+    assert writes(k8s_server) == 0
+
+    # Two replicas at least: the HPA changes and a PDB appears; back to one: the PDB is pruned.
+    third = run(k8s_server, egress_gateway_install="manifest", egress_gateway_replicas_min=2,
+                egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
+    assert third.rc == 0 and third.changed() > 0
+    objects = owned_objects(k8s_server)
+    assert objects[("HorizontalPodAutoscaler", "istio-egressgateway")]["spec"]["minReplicas"] == 2
+    pdb = objects[("PodDisruptionBudget", "istio-egressgateway")]
+    assert pdb["spec"]["minAvailable"] == 1 and pdb["metadata"]["labels"]["egress.meshops.io/owner"] == "localhost"
+    fourth = run(k8s_server, egress_gateway_install="manifest")
+    assert fourth.rc == 0
+    objects = owned_objects(k8s_server)
+    assert ("PodDisruptionBudget", "istio-egressgateway") not in objects
+    assert [p["port"] for p in objects[("Service", "istio-egressgateway")]["spec"]["ports"]] == [80, 443]
+
+
+def test_manifest_check_mode_writes_nothing(k8s_server):
+    result = run(k8s_server, check=True, diff=True, egress_gateway_install="manifest", egress_gateway_revision="canary")
+    assert result.rc == 0, result.stdout[-3000:]
+    assert result.changed() > 0  # it says what it would do
+    assert writes(k8s_server) == 0
+    assert owned_objects(k8s_server) == {}
+
+
+def test_existing_gateway_is_detected_and_left_alone(k8s_server):
+    create_gateway(k8s_server, labels={"app": "istio-egressgateway", "istio": "egressgateway"},
+                   ports=((80, "http2"), (443, "https"), (9443, "tls-9443")))
+    before = gateway_kind_objects(k8s_server)
+    k8s_server.reset_counts()
+    for install in ("none", "manifest"):
+        result = run(k8s_server, egress_gateway_install=install)
+        assert result.rc == 0 and result.changed() == 0, result.stdout[-3000:]
+        facts = gateway_facts(result)
+        assert [p["port"] for p in facts["ports"]] == [80, 443, 9443]
+        assert facts["installed_by"] == "other" and facts["ready_replicas"] == 1
+    assert writes(k8s_server) == 0
+    after = gateway_kind_objects(k8s_server)
+    assert {k: v["metadata"]["resourceVersion"] for k, v in after.items()} == {k: v["metadata"]["resourceVersion"] for k, v in before.items()}
+
+
+@pytest.mark.parametrize("setup,extra,expected", [
+    pytest.param(lambda s: s.create_namespace("egress", labels={"istio-injection": "disabled"}),
+                 {"egress_gateway_namespace": "egress"}, "labelled istio-injection=disabled", id="injection-disabled"),
+    pytest.param(lambda s: None, {"egress_gateway_namespace": "nowhere"}, "Namespace nowhere does not exist", id="no-namespace"),
+    pytest.param(lambda s: create_gateway(s, labels={"app": "istio-egressgateway"}, pod_labels={"app": "istio-egressgateway"}),
+                 {}, "exists but lacks the selector labels istio=egressgateway", id="unlabelled-deployment"),
+    pytest.param(lambda s: create_gateway(s, labels={}, name="egress-two"),
+                 {}, "egress-two carries the selector labels", id="second-gateway"),
+])
+def test_unsafe_installs_are_refused(k8s_server, setup, extra, expected):
+    setup(k8s_server)
+    k8s_server.reset_counts()
+    result = run(k8s_server, egress_gateway_install="manifest", **extra)
+    message = failure_message(result)
+    assert expected in message and "Nothing was changed" in message
+    assert writes(k8s_server) == 0
+
+
+def test_helm_install_then_rerun(k8s_server, tmp_path):
+    env = install_stub(tmp_path / "bin", "helm", HELM_STUB)
+    first = run(k8s_server, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
+                egress_gateway_extra_ports=[9000])
+    assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
+    upgrades = [argv for argv in calls(tmp_path / "bin", "helm") if "upgrade" in argv]
+    assert len(upgrades) == 1
+    argv = upgrades[0]
+    assert argv[0].endswith("helm") and "--repo=https://istio-release.storage.googleapis.com/charts" in argv
+    assert "--version=1.24.0" in argv and argv[argv.index("upgrade") + 1] == "-i"
+    assert argv[-2:] == ["istio-egressgateway", "gateway"]
+    [entry] = [json.loads(line) for line in (tmp_path / "bin" / "helm.log").read_text().splitlines() if "upgrade" in line]
+    assert entry["kubeconfig"]  # the play's cluster credentials reached helm
+    values = json.loads((tmp_path / "bin" / "state.json").read_text())["releases"]["istio-egressgateway"]["values"]
+    assert values["service"]["type"] == "ClusterIP" and values["labels"] == {"istio": "egressgateway"}
+    assert [p["port"] for p in values["service"]["ports"]] == [80, 443, 9000]
+    facts = gateway_facts(first)
+    assert facts["installed_by"] == "helm/istio-egressgateway" and [p["port"] for p in facts["ports"]] == [80, 443, 9000]
+
+    k8s_server.reset_counts()
+    second = run(k8s_server, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
+                 egress_gateway_extra_ports=[9000])
+    assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
+    assert len([argv for argv in calls(tmp_path / "bin", "helm") if "upgrade" in argv]) == 1
+    assert writes(k8s_server) == 0
+
+
+def test_istioctl_install_then_rerun(k8s_server, tmp_path):
+    env = install_stub(tmp_path / "bin", "istioctl", ISTIOCTL_STUB)
+    base = tmp_path / "mine.yaml"
+    base.write_text("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {profile: minimal}\n")
+    work = tmp_path / "work"
+    common = dict(egress_gateway_install="istioctl", egress_gateway_work_dir=str(work),
+                  egress_gateway_istioctl_files=[str(base)], egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}])
+    first = run(k8s_server, env=env, **common)
+    assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
+    overlay = work / "egress-gateway.istiooperator.yaml"
+    [argv] = [argv for argv in calls(tmp_path / "bin", "istioctl") if "install" in argv]
+    # istioctl reads no K8S_AUTH_* variable: the role names the cluster (here the environment's kubeconfig).
+    assert argv[0].endswith("istioctl")
+    assert argv[1:] == ["install", "-y", "--kubeconfig", k8s_server.kubeconfig, "-f", str(base), "-f", str(overlay)]
+    document = yaml.safe_load(overlay.read_text())
+    assert document["kind"] == "IstioOperator"
+    [component] = document["spec"]["components"]["egressGateways"]
+    assert component["enabled"] is True and component["name"] == "istio-egressgateway"
+    assert component["label"] == {"app": "istio-egressgateway", "istio": "egressgateway"}
+    assert [p["port"] for p in component["k8s"]["service"]["ports"]] == [80, 443, 8443]
+    assert gateway_facts(first)["installed_by"] == "istioctl"
+
+    second = run(k8s_server, env=env, **common)
+    assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
+    assert len([argv for argv in calls(tmp_path / "bin", "istioctl") if "install" in argv]) == 1
+
+
+@pytest.mark.parametrize("install,binary", [("helm", "helm"), ("istioctl", "istioctl")])
+def test_missing_installer_binary_fails_clearly(k8s_server, tmp_path, install, binary):
+    result = run(k8s_server, env={"PATH": path_without("helm", "istioctl")}, egress_gateway_install=install,
+                 egress_gateway_work_dir=str(tmp_path / "work"))
+    message = failure_message(result)
+    assert "egress_gateway_install={0} needs the {1} binary".format(install, binary) in message
+    assert "egress_gateway_install=manifest" in message and "Nothing was changed" in message
+    assert writes(k8s_server) == 0
+
+
+def test_render_mode_makes_no_cluster_call(k8s_server, tmp_path):
+    result = run(k8s_server, istio_egress_apply=False, istio_egress_render_dir=str(tmp_path), egress_gateway_install="manifest")
+    assert result.rc == 0, result.stdout[-3000:]
+    assert k8s_server.requests == []
+    directory = tmp_path / "localhost" / "egress_gateway"
+    written = dict((p.name, yaml.safe_load(p.read_text())) for p in directory.iterdir())
+    assert {obj["kind"] for obj in written.values()} == CHART_KINDS
+    assert sorted(written) == sorted(file_name(obj) for obj in written.values())
+    assert gateway_facts(result)["service_fqdn"] == "istio-egressgateway.istio-system.svc.cluster.local"
