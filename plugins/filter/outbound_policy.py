@@ -15,8 +15,10 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils import meshco
 def mesh_outbound_policy(mesh_yaml, mode, source="mesh config"):
     if meshconfig.yaml is None:
         raise AnsibleFilterError(missing_required_lib("PyYAML"))
+    # Ansible hands filters str subclasses (tagged values), which PyYAML's safe dumper refuses.
+    mode = str(mode) if isinstance(mode, str) else mode
     try:
-        return meshconfig.edit(mesh_yaml, mode, source)
+        return meshconfig.edit(mesh_yaml, mode, str(source))
     except meshconfig.MeshConfigError as exc:
         raise AnsibleFilterError(str(exc))
 

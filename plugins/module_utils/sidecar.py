@@ -115,4 +115,3 @@ def conflicts(live_sidecars, name, owner):
         if not spec.get("workloadSelector") or metadata.get("name") == name:
             found.append("{0}/{1}".format(metadata.get("namespace"), metadata.get("name")))
     return sorted(found)
-

@@ -26,9 +26,8 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes imp
 _UNREAD = object()
 # Full jitter on an exponential base: concurrent writers that collided once
 # should not collide again in lockstep.
-_BACKOFF_BASE = 0.05
-_BACKOFF_CAP = 2.0
-_RETRYABLE = (404, 409)  # 409: stale resourceVersion or AlreadyExists; 404: deleted meanwhile
+_BACKOFF_BASE = 0.1
+_BACKOFF_CAP = 3.0
 
 
 def desired_from_options(options, namespace=None):
@@ -62,8 +61,7 @@ def _write(cluster, resource, live, result, dry_run):
     return cluster.replace(resource, body, dry_run=dry_run)
 
 
-def converge(cluster, resource, desired, owner, state="present", retries=5, check_mode=False, live=_UNREAD,
-             sleep=time.sleep):
+def converge(cluster, resource, desired, owner, state="present", retries=5, check_mode=False, live=_UNREAD):
     """Merge ``desired`` for ``owner`` into the live object and write it.
 
     Returns (MergeResult, live object the merge was computed from, object
@@ -81,7 +79,8 @@ def converge(cluster, resource, desired, owner, state="present", retries=5, chec
         try:
             return result, live, _write(cluster, resource, live, result, check_mode)
         except ApiError as exc:
-            if exc.status not in _RETRYABLE:
+            # 404 on an update: deleted since we read it; on a create it is the namespace.
+            if exc.status != 409 and not (exc.status == 404 and result.action == "update"):
                 raise
             if attempt >= retries:
                 raise ApiError(
@@ -89,7 +88,7 @@ def converge(cluster, resource, desired, owner, state="present", retries=5, chec
                     "changes was written (rerun, or raise conflict_retries). Last error: {2}".format(
                         _where(desired), retries, exc), exc.status, exc.reason)
         attempt += 1
-        sleep(random.random() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** attempt))
+        time.sleep(random.random() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** attempt))
         live = _UNREAD
 
 
@@ -188,7 +187,7 @@ def _apply_batch(cluster, resource, desired, owner, namespace, state, prune, ret
     for item, item_state, live, result in _plan(live_by_key, desired, owner, state, prune, namespace, resource.group_version):
         if result.changed:
             # A conflict re-reads and re-merges this object alone (GET path).
-            result, live, _ = converge(cluster, resource, item, owner, item_state, retries, check_mode, live=live)
+            result, live = converge(cluster, resource, item, owner, item_state, retries, check_mode, live=live)[:2]
         counts[result.action] += 1
         results.append(_report(result, item))
         if want_diff and result.changed:

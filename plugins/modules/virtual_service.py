@@ -284,9 +284,9 @@ results:
     namespace: {description: Namespace., type: str, returned: always}
     operation: {description: "V(create), V(update), V(delete) or V(none).", type: str, returned: always}
     changed: {description: Whether it changed., type: bool, returned: always}
-    routes_added: {description: As above, unprefixed., type: list, elements: str, returned: always}
-    routes_updated: {description: As above, unprefixed., type: list, elements: str, returned: always}
-    routes_removed: {description: As above, unprefixed., type: list, elements: str, returned: always}
+    routes_added: {description: "As above, without the prefix.", type: list, elements: str, returned: always}
+    routes_updated: {description: "As above, without the prefix.", type: list, elements: str, returned: always}
+    routes_removed: {description: "As above, without the prefix.", type: list, elements: str, returned: always}
 counts:
   description: Batch mode, how many VirtualServices were created, updated, deleted and left alone.
   returned: batch mode

@@ -32,3 +32,25 @@ def create_egress_gateway(server, namespace="istio-system", name="istio-egressga
     }
     server.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % namespace, deployment)
     server.request("POST", "/api/v1/namespaces/%s/services" % namespace, service)
+
+
+MESH_CONFIG = """accessLogFile: /dev/stdout
+defaultConfig:
+  discoveryAddress: istiod.istio-system.svc:15012
+enablePrometheusMerge: true
+rootNamespace: istio-system
+trustDomain: cluster.local
+"""
+
+
+def install_istio(server, namespace="istio-system"):
+    """What an Istio install with the demo profile leaves that the roles read:
+    the mesh ConfigMap of istiod and the egress gateway."""
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": namespace, "labels": {"istio.io/rev": "default"}},
+        "data": {"mesh": MESH_CONFIG, "meshNetworks": "networks: {}\n"},
+    }
+    server.request("POST", "/api/v1/namespaces/%s/configmaps" % namespace, config_map)
+    create_egress_gateway(server, namespace)

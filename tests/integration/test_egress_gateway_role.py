@@ -9,7 +9,6 @@ import os
 import shutil
 import stat
 import sys
-import textwrap
 
 import kubernetes
 import pytest
@@ -29,18 +28,14 @@ def run(server, check=False, diff=False, env=None, **extra_vars):
     return run_playbook(PLAYBOOK, extra_vars=extra_vars, kubeconfig=server.kubeconfig, check=check, diff=diff, env=env)
 
 
-def results(result):
-    return list(result.task_results())
-
-
 def failure_message(result):
     assert result.rc != 0, result.stdout[-3000:]
-    return " ".join(str(r.get("msg", "")) for _, _, r in results(result) if r.get("failed"))
+    return " ".join(str(item[2].get("msg", "")) for item in result.task_results() if item[2].get("failed"))
 
 
 def gateway_facts(result):
-    for name, _, task_result in results(result):
-        if name == "Publish the gateway facts for the test":
+    for name, host, task_result in result.task_results():
+        if name == "Publish the gateway facts for the test" and host == "localhost":
             return task_result["egress_gateway_facts"]
     raise AssertionError("no facts published:\n" + result.stdout[-3000:])
 
@@ -83,123 +78,15 @@ def create_gateway(server, labels, annotations=None, name="istio-egressgateway",
 
 # --- stub installers ------------------------------------------------------------------------------
 
-# Shared by both stubs: record the call, create the gateway the way the installer would.
-STUB_COMMON = textwrap.dedent("""\
-    #!PYTHON
-    import json, os, sys
-    import yaml
-    HERE = os.path.dirname(os.path.abspath(__file__))
-    STATE = os.path.join(HERE, "state.json")
-
-    def record(argv):
-        with open(os.path.join(HERE, os.path.basename(argv[0]) + ".log"), "a") as log:
-            log.write(json.dumps({"argv": argv, "kubeconfig": os.environ.get("KUBECONFIG")}) + "\\n")
-
-    def load():
-        return json.load(open(STATE)) if os.path.exists(STATE) else {}
-
-    def save(state):
-        json.dump(state, open(STATE, "w"))
-
-    def create_gateway(kubeconfig, name, namespace, labels, annotations, pod_labels, ports):
-        import kubernetes
-        api = kubernetes.config.new_client_from_config(config_file=kubeconfig)
-        meta = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations}
-        kubernetes.client.AppsV1Api(api).create_namespaced_deployment(namespace, {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-            "spec": {"replicas": 1, "selector": {"matchLabels": pod_labels},
-                     "template": {"metadata": {"labels": pod_labels},
-                                  "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}})
-        kubernetes.client.CoreV1Api(api).create_namespaced_service(namespace, {
-            "apiVersion": "v1", "kind": "Service", "metadata": meta,
-            "spec": {"type": "ClusterIP", "selector": pod_labels,
-                     "ports": [{"name": p["name"], "port": p["port"], "targetPort": p["targetPort"]} for p in ports]}})
-    """)
-
-# Answers the commands kubernetes.core.helm runs; `upgrade -i` stores the release.
-HELM_STUB = STUB_COMMON + textwrap.dedent("""\
-    argv = sys.argv
-    record(argv)
-    words, options, rest = [], {}, argv[1:]
-    while rest:
-        arg = rest.pop(0)
-        if arg.startswith("-"):
-            key, _, value = arg.partition("=")
-            if not value and key in ("--filter", "--namespace", "-n", "--version", "--repo", "-f", "--values"):
-                value = rest.pop(0)
-            options.setdefault(key, []).append(value)
-        else:
-            words.append(arg)
-    state = load()
-    releases = state.setdefault("releases", {})
-    if words[:1] == ["version"]:
-        print("v3.15.4+gfa9efb0" if "--short" in options else 'version.BuildInfo{Version:"v3.15.4", GitCommit:"x"}')
-    elif words[:1] == ["list"]:
-        name = options["--filter"][0]
-        print(yaml.safe_dump([releases[name]["status"]] if name in releases else []))
-    elif words[:2] == ["get", "values"]:
-        release = releases.get(words[2])
-        print(yaml.safe_dump(release["values"]) if release and release["values"] else "null")
-    elif words[:1] == ["get"]:
-        print("")
-    elif words[:2] == ["plugin", "list"]:
-        print("NAME\\tVERSION\\tDESCRIPTION")
-    elif words[:2] == ["show", "chart"]:
-        version = (options.get("--version") or ["1.24.0"])[0]
-        print(yaml.safe_dump({"apiVersion": "v2", "name": words[2].strip("'"), "version": version, "appVersion": version}))
-    elif words[:1] == ["upgrade"]:
-        name, chart = words[1], words[2].strip("'")
-        values = {}
-        for path in options.get("-f", []) + options.get("--values", []):
-            values.update(yaml.safe_load(open(path)) or {})
-        version = (options.get("--version") or ["1.24.0"])[0]
-        namespace = os.environ.get("HELM_NAMESPACE") or (options.get("--namespace") or options.get("-n") or ["default"])[0]
-        first = name not in releases
-        releases[name] = {"values": values, "status": {
-            "name": name, "namespace": namespace, "revision": "1" if first else "2", "status": "deployed",
-            "chart": chart + "-" + version, "app_version": version}}
-        save(state)
-        if first:
-            gateway = values.get("name") or name
-            pod_labels = {"app": gateway, "istio": values.get("labels", {}).get("istio", gateway.replace("istio-", ""))}
-            # helm hands its KUBECONFIG to the chart's client: the cluster the role named.
-            create_gateway(os.environ["KUBECONFIG"], gateway, namespace, dict(pod_labels, **{"app.kubernetes.io/managed-by": "Helm"}),
-                           {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": namespace},
-                           pod_labels, values["service"]["ports"])
-        print("Release %s has been upgraded." % name)
-    else:
-        sys.exit("helm stub: unexpected command %r" % (argv,))
-    """)
-
-# `istioctl install -y -f <file>...`: keeps a copy of each file, creates the gateway once.
-ISTIOCTL_STUB = STUB_COMMON + textwrap.dedent("""\
-    argv = sys.argv
-    record(argv)
-    if argv[1:2] == ["version"]:
-        print("client version: 1.24.0")
-    elif argv[1:3] == ["install", "-y"]:
-        files = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-f"]
-        state = load()
-        state.setdefault("installs", []).append([open(path).read() for path in files])
-        save(state)
-        overlay = yaml.safe_load(open(files[-1]))
-        gateway = overlay["spec"]["components"]["egressGateways"][0]
-        if not state.get("created"):
-            create_gateway(argv[argv.index("--kubeconfig") + 1], gateway["name"], gateway["namespace"],
-                           dict(gateway["label"], **{"operator.istio.io/component": "EgressGateways"}), {},
-                           gateway["label"], gateway["k8s"]["service"]["ports"])
-            state["created"] = True
-            save(state)
-        print("Installation complete")
-    else:
-        sys.exit("istioctl stub: unexpected command %r" % (argv,))
-    """)
+STUB = os.path.join(os.path.dirname(__file__), "playbooks", "stubs", "installer_stub.py")
 
 
-def install_stub(directory, name, source):
+def install_stub(directory, name):
+    """Put the stub on PATH as ``name`` (helm or istioctl)."""
     directory.mkdir(exist_ok=True)
     path = directory / name
-    path.write_text(source.replace("#!PYTHON", "#!" + sys.executable, 1))
+    with open(STUB) as source:
+        path.write_text("#!{0}\n{1}".format(sys.executable, source.read()))
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return {"PATH": "{0}{1}{2}".format(directory, os.pathsep, os.environ.get("PATH", ""))}
 
@@ -243,7 +130,7 @@ def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(k8s_s
     assert first.rc == 0, first.stdout[-3000:]
     assert first.changed() > 0
     objects = owned_objects(k8s_server)
-    assert {kind for kind, _ in objects} == CHART_KINDS
+    assert {key[0] for key in objects} == CHART_KINDS
     for obj in objects.values():
         assert obj["metadata"]["name"] == "istio-egressgateway"
         for key, value in dict(OWNER_LABELS, istio="egressgateway", app="istio-egressgateway").items():
@@ -317,7 +204,7 @@ def test_existing_gateway_is_detected_and_left_alone(k8s_server):
     pytest.param(lambda s: None, {"egress_gateway_namespace": "nowhere"}, "Namespace nowhere does not exist", id="no-namespace"),
     pytest.param(lambda s: create_gateway(s, labels={"app": "istio-egressgateway"}, pod_labels={"app": "istio-egressgateway"}),
                  {}, "exists but lacks the selector labels istio=egressgateway", id="unlabelled-deployment"),
-    pytest.param(lambda s: create_gateway(s, labels={}, name="egress-two"),
+    pytest.param(lambda s: create_gateway(s, labels={"app": "egress-two", "istio": "egressgateway"}, name="egress-two"),
                  {}, "egress-two carries the selector labels", id="second-gateway"),
 ])
 def test_unsafe_installs_are_refused(k8s_server, setup, extra, expected):
@@ -330,7 +217,7 @@ def test_unsafe_installs_are_refused(k8s_server, setup, extra, expected):
 
 
 def test_helm_install_then_rerun(k8s_server, tmp_path):
-    env = install_stub(tmp_path / "bin", "helm", HELM_STUB)
+    env = install_stub(tmp_path / "bin", "helm")
     first = run(k8s_server, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
                 egress_gateway_extra_ports=[9000])
     assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
@@ -357,7 +244,7 @@ def test_helm_install_then_rerun(k8s_server, tmp_path):
 
 
 def test_istioctl_install_then_rerun(k8s_server, tmp_path):
-    env = install_stub(tmp_path / "bin", "istioctl", ISTIOCTL_STUB)
+    env = install_stub(tmp_path / "bin", "istioctl")
     base = tmp_path / "mine.yaml"
     base.write_text("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {profile: minimal}\n")
     work = tmp_path / "work"

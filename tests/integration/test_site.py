@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.cluster import create_egress_gateway
+from helpers.cluster import install_istio
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
 from k8s_server.schema import load_crds
@@ -24,7 +24,7 @@ ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservi
 
 @pytest.fixture
 def cluster(k8s_server):
-    create_egress_gateway(k8s_server)
+    install_istio(k8s_server)
     k8s_server.reset_counts()
     return k8s_server
 

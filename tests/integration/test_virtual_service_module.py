@@ -200,7 +200,7 @@ def test_eight_concurrent_playbooks_merging_into_one_object_lose_no_route(k8s_se
 
     # Writes are held a little, so writers overlap between their read and their write.
     k8s_server.inject_fault(lambda r: r["plural"] == "virtualservices" and r["verb"] in ("create", "update"),
-                            status=None, delay=0.3, times=None)
+                            status=None, delay=0.2, times=None)
     start = threading.Barrier(8)
 
     def synchronised(index):
@@ -209,13 +209,12 @@ def test_eight_concurrent_playbooks_merging_into_one_object_lose_no_route(k8s_se
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(synchronised, range(8)))
-    failures = [out for _, [out] in outcomes if out.get("failed")]
+    failures = [out.get("msg") for _, [out] in outcomes if out.get("failed")]
     assert not failures, failures
     obj = live(k8s_server)
     conflicts = sum(1 for r in k8s_server.requests if r["verb"] in ("create", "update") and r["status"] == 409)
     print("8 concurrent writers: %d routes present, %d owners recorded, %d conflicts retried"
           % (len(route_names(obj)), len(json.loads(obj["metadata"]["annotations"][ANN])), conflicts))
-    assert not failures, failures
     assert sorted(route_names(obj)) == sorted("team-%d-route" % i for i in range(8))
     assert sorted(json.loads(obj["metadata"]["annotations"][ANN])) == ["team-%d" % i for i in range(8)]
 

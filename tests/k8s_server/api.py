@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import yaml
 
 from . import builtin_schema, errors, kinds, patch
-from .errors import ApiError, FieldError
+from .errors import ApiError, FieldError, Literal
 from .meta import validate_object_meta
 from .selection import field_matcher, label_matcher
 
@@ -26,6 +26,7 @@ _PATCH_TYPES = {
 }
 _SUBRESOURCE_VERBS = {"log": ("get",), "status": ("get", "update", "patch")}
 _PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences")
 _GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -67,10 +68,13 @@ def now():
 def _parse(request, content_type=None):
     content_type = content_type or request.content_type
     try:
-        if content_type.endswith("yaml"):
-            return yaml.safe_load(request.body or b"")
         return json.loads(request.body or b"null")
-    except (ValueError, yaml.YAMLError) as error:
+    except ValueError as error:
+        if not content_type.endswith("yaml"):
+            raise errors.bad_request("the request body could not be decoded: %s" % error) from None
+    try:
+        return yaml.load(request.body, Loader=_YAML_LOADER)  # JSON is YAML, but rarer YAML is slower
+    except yaml.YAMLError as error:
         raise errors.bad_request("the request body could not be decoded: %s" % error) from None
 
 
@@ -173,7 +177,8 @@ class Api:
         resource = route.resource
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
-            raise errors.internal("resourceVersion should not be set on objects to be created")
+            # The storage layer's plain error, which kube-apiserver answers as an unknown 500.
+            raise ApiError(500, "", "resourceVersion should not be set on objects to be created")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choices(_GENERATE_NAME_ALPHABET, k=5))
         self._require_namespace(request, route)
@@ -207,10 +212,10 @@ class Api:
         obj, warnings = self._decode(request, route, _parse(request, self._body_type(request)))
         old = self._existing(route)
         new_version = obj["metadata"].get("resourceVersion")
-        if not new_version and route.resource.is_custom and route.subresource is None:
+        if not new_version and route.resource.is_custom:
             # Custom resources refuse unconditional updates (AllowUnconditionalUpdate is false).
             raise errors.invalid(obj["kind"], route.resource.group, route.name, [FieldError(
-                "metadata.resourceVersion", "Invalid value", "must be specified for an update", "0x0")])
+                "metadata.resourceVersion", "Invalid value", "must be specified for an update", Literal("0x0"))])
         return self._store_update(request, route, obj, old, warnings)
 
     def _patch(self, request, route):
@@ -261,7 +266,10 @@ class Api:
         if meta.get("resourceVersion") and meta["resourceVersion"] != old["metadata"]["resourceVersion"]:
             raise errors.conflict(resource.plural, resource.group, route.name)
         if route.subresource == "status":
-            obj = dict(old, status=obj.get("status"))
+            status = obj.get("status")
+            obj = {k: v for k, v in old.items() if k != "status"}
+            if status is not None:
+                obj["status"] = status
             meta = obj["metadata"] = dict(old["metadata"])
         for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             if field in old["metadata"]:
@@ -274,9 +282,11 @@ class Api:
                 obj["status"] = old["status"]
             elif resource.status_subresource:
                 obj.pop("status", None)
+            kinds.prepare(resource, obj, old, self._allocate_ip)
+            # Compared after defaulting, so omitting a defaulted field is no change.
             if resource.has_generation and _content(resource, obj) != _content(resource, old):
                 meta["generation"] = old["metadata"].get("generation", 0) + 1
-            kinds.prepare(resource, obj, old, self._allocate_ip)
+                kinds.prepare(resource, obj, old, self._allocate_ip)  # status follows the generation
         self._validate(resource, obj, old)
         meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if obj == old:
@@ -303,34 +313,39 @@ class Api:
         self._check_preconditions(resource, route.name, obj, (options or {}).get("preconditions") or {})
         if resource.kind == "Namespace" and not resource.group and route.name in _PROTECTED_NAMESPACES:
             raise errors.forbidden("namespaces", "", route.name, "this namespace may not be deleted")
-        return Response(200, self._delete_one(request, resource, obj))
+        deleted, held = self._delete_one(request, resource, obj)
+        if held or resource.return_deleted:
+            return Response(200, self._present(resource, deleted))
+        meta = deleted["metadata"]
+        details = {"name": meta["name"], "kind": resource.plural, "uid": meta.get("uid")}
+        if resource.group:
+            details["group"] = resource.group
+        return Response(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                              "details": details})
 
     def _deletecollection(self, request, route):
         self._check_options(request, "DeleteOptions")
-        deleted = [self._delete_one(request, route.resource, o) for o in self._select(request, route)]
+        deleted = [self._delete_one(request, route.resource, o)[0] for o in self._select(request, route)]
         return Response(200, self._list_body(route.resource, deleted, {"resourceVersion": self.store.revision}))
 
     def _delete_one(self, request, resource, obj):
+        """(the object as deleted, whether finalizers hold it)."""
         meta = obj["metadata"]
         namespace, name = meta.get("namespace"), meta["name"]
         if meta.get("finalizers"):
             # Finalizers hold the object until an update removes them.
             if request.dry_run or meta.get("deletionTimestamp"):
-                return self._present(resource, obj)
+                return obj, True
             obj = dict(obj, metadata=dict(meta, deletionTimestamp=now(), deletionGracePeriodSeconds=0,
                                           resourceVersion=self.store.next_revision()))
             self.store.put(resource.key, namespace, name, obj)
-            return self._present(resource, obj)
+            return obj, True
         if not request.dry_run:
             self._remove(resource, namespace, name, obj)
         if resource.kind == "Namespace" and not resource.group:
-            return dict(obj, metadata=dict(meta, deletionTimestamp=now()), status={"phase": "Terminating"})
-        if resource.return_deleted:
-            return self._present(resource, obj)
-        details = {"name": name, "kind": resource.plural, "uid": meta.get("uid")}
-        if resource.group:
-            details["group"] = resource.group
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+            # Real namespaces linger in Terminating while their content goes.
+            obj = dict(obj, metadata=dict(meta, deletionTimestamp=now()), status={"phase": "Terminating"})
+        return obj, False
 
     def _remove(self, resource, namespace, name, obj):
         self.store.delete(resource.key, namespace, name)

@@ -32,8 +32,8 @@ _EVAL_LOCK = threading.Lock()
 # Errors meaning "this evaluator cannot run the rule", as opposed to the rule
 # failing on the data (which the real server also reports as invalid).
 _UNSUPPORTED_MARKERS = ("unbound function", "no such overload", "undeclared reference")
-_MEMO_LIMIT = 100_000
-_MEMO_KEY_LIMIT = 4096
+_MEMO_LIMIT = 20_000  # entries per rule
+_MEMO_KEY_LIMIT = 1024  # characters of a memoized value
 
 
 # --- Kubernetes CEL library extensions ----------------------------------------------------------
@@ -119,7 +119,7 @@ class URL:
             self.scheme, rest = "", text
         else:
             raise ValueError("URL %r is not a valid request URI" % text)
-        rest, _, self.query = rest.partition("?")
+        rest, _sep, self.query = rest.partition("?")
         self.host, self.path = "", rest
         if rest.startswith("//"):
             authority, slash, path = rest[2:].partition("/")
@@ -132,9 +132,9 @@ class URL:
     @staticmethod
     def _split_host(host):
         if host.startswith("["):
-            hostname, _, port = host.partition("]")
+            hostname, _sep, port = host.partition("]")
             return hostname + "]", port.lstrip(":")
-        hostname, _, port = host.partition(":")
+        hostname, _sep, port = host.partition(":")
         return hostname, port
 
 
@@ -258,7 +258,7 @@ class Rule:
         self.reason = spec.get("reason", "FieldValueInvalid")
         self.is_transition = bool(re.search(r"\boldSelf\b", self.text))
         self.program, self.unsupported = _compile(self.text)
-        self.fields = _selected_fields(_HAS.sub(r'("\2" in \1)', self.text))
+        self.fields = _selected_fields(self.text)
         message_expression = spec.get("messageExpression")
         self.message_program = _compile(message_expression)[0] if message_expression else None
         self._memo = {}
@@ -315,16 +315,41 @@ class Rule:
         return "failed rule: %s" % self.text
 
 
-_NESTED_ERROR = re.compile(r"""CELEvalError\(\*\((['"])(.*?)\1, <class '([\w.]+)'>, \((['"])(.*?)\4""")
-
-
+# celpy's transpiler makes has() return a Python bool, which its own ``!``,
+# ``?:``, ``&&`` and ``||`` then reject; ``"f" in e`` is the same test on the
+# map values used for objects here and transpiles correctly.
+_HAS = re.compile(r"\bhas\(\s*([A-Za-z_][\w.]*)\.(\w+)\s*\)")
 _SELF_USE = re.compile(r"""["'](\w+)["'] in self(?![\w.])|\bself\b(?:\.(\w+)(\s*\()?)?""")
+_NESTED_ERROR = re.compile(r"""CELEvalError\(\*\((['"])(.*?)\1, <class '([\w.]+)'>, \((['"])(.*?)\4""")
+_COMPILED = {}
+_COMPILE_LOCK = threading.Lock()
+
+
+def _rewrite(text):
+    return _HAS.sub(r'("\2" in \1)', text)
+
+
+def _compile(text):
+    """(program, None) or (None, reason); cached per rule text."""
+    with _COMPILE_LOCK:
+        if text not in _COMPILED:
+            try:
+                program = _ENV.program(_ENV.compile(_rewrite(text)), functions=_EXTENSIONS)
+            except CELParseError as error:
+                _COMPILED[text] = (None, "parse error: %s" % error.args[0].strip())
+            except Exception as error:  # celpy's transpiler raises assorted errors on odd input
+                _COMPILED[text] = (None, "compile error: %s" % error)
+            else:
+                missing = re.findall(r"'unbound function', KeyError, \('([^']+)'", program.tp.source_text)
+                _COMPILED[text] = ((None, "unsupported function(s): %s" % ", ".join(sorted(set(missing))))
+                                   if missing else (program, None))
+        return _COMPILED[text]
 
 
 def _selected_fields(text):
     """Fields of ``self`` a rule selects, or None when it uses ``self`` whole."""
     fields = set()
-    for match in _SELF_USE.finditer(text):
+    for match in _SELF_USE.finditer(_rewrite(text)):
         field = match.group(1) or (match.group(2) if not match.group(3) else None)
         if field is None:
             return None
@@ -354,36 +379,9 @@ def _root_cause(error):
         return str(args[0]) if args else repr(error)
     message, cause, original = args[0], args[1], args[2][0] if args[2] else ""
     if "CELEvalError" in str(original):
-        for _, inner_message, inner_cause, _, inner_original in _NESTED_ERROR.findall(str(original)):
+        for _whole, inner_message, inner_cause, _rest, inner_original in _NESTED_ERROR.findall(str(original)):
             if inner_message != "no such overload":
                 return inner_original if inner_cause.endswith(("ValueError", "IndexError")) else inner_message
         return "error in an operand"
     # Our extension functions raise ValueError/IndexError with Go-like texts.
     return str(original) if cause in (ValueError, IndexError) and original else message
-
-
-_COMPILED = {}
-_COMPILE_LOCK = threading.Lock()
-
-
-# celpy's transpiler makes has() return a Python bool, which its own ``!``,
-# ``?:``, ``&&`` and ``||`` then reject; ``"f" in e`` is the same test on the
-# map values used for objects here and transpiles correctly.
-_HAS = re.compile(r"\bhas\(\s*([A-Za-z_][\w.]*)\.(\w+)\s*\)")
-
-
-def _compile(text):
-    """(program, None) or (None, reason); cached per rule text."""
-    with _COMPILE_LOCK:
-        if text not in _COMPILED:
-            try:
-                program = _ENV.program(_ENV.compile(_HAS.sub(r'("\2" in \1)', text)), functions=_EXTENSIONS)
-            except CELParseError as error:
-                _COMPILED[text] = (None, "parse error: %s" % error.args[0].strip())
-            except Exception as error:  # celpy's transpiler raises assorted errors on odd input
-                _COMPILED[text] = (None, "compile error: %s" % error)
-            else:
-                missing = re.findall(r"'unbound function', KeyError, \('([^']+)'", program.tp.source_text)
-                _COMPILED[text] = ((None, "unsupported function(s): %s" % ", ".join(sorted(set(missing))))
-                                   if missing else (program, None))
-        return _COMPILED[text]

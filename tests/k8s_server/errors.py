@@ -42,8 +42,14 @@ class FieldError:
         return {"reason": self.TYPES[self.type][0], "message": self.body(), "field": self.path}
 
 
+class Literal(str):
+    """A bad value rendered as is, like Go's %#v of e.g. a uint64 (``0x0``)."""
+
+
 def render_value(value):
     """Go's %v/%q style used in field errors: strings quoted, numbers bare."""
+    if isinstance(value, Literal):
+        return str(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -73,9 +79,10 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:  # omitempty: errors of unknown cause have none
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         return body

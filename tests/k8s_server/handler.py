@@ -36,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         app = self.server.app
-        raw_path, _, query_string = self.path.partition("?")
+        raw_path, _sep, query_string = self.path.partition("?")
         parts = [unquote(p) for p in routing.split(raw_path)]
         query = parse_qs(query_string, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
@@ -65,12 +65,15 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(response)
 
     def _answer(self, app, request, parts, entry):
-        route = None
+        route, unrouted = None, errors.no_route()
         if routing.is_discovery(parts) and self.command == "GET":
             entry["verb"] = "discovery"
-        else:
-            route = routing.resource_route(app.registry, parts) if parts[:1] in (["api"], ["apis"]) else None
-            if route is not None:
+        elif parts[:1] in (["api"], ["apis"]):
+            try:
+                route = routing.resource_route(app.registry, parts)
+            except ApiError as error:
+                unrouted = error  # answered after authentication, like the real server
+            else:
                 resource = route.resource
                 entry.update(verb=routing.verb(self.command, route), group=resource.group,
                              version=resource.version, plural=resource.plural, kind=resource.kind,
@@ -81,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         if entry["verb"] == "discovery":
             return Response(200, discovery.document(app.registry, parts, "%s:%d" % self.server.server_address))
         if route is None:
-            raise errors.no_route()
+            raise unrouted
         return app.api.handle(entry["verb"], request, route)
 
     def _apply_fault(self, fault):

@@ -65,7 +65,7 @@ def validate_object_meta(meta, name_rule="subdomain"):
 
 
 def _validate_key(key, path):
-    prefix, _, name = key.rpartition("/")
+    prefix, _sep, name = key.rpartition("/")
     errors = []
     if prefix:
         errors += [FieldError(path, "Invalid value", "prefix part " + p, key)

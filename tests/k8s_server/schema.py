@@ -190,19 +190,19 @@ def prune_metadata(meta, path, unknown):
 def validate(node, value, path, errors):
     if value is None:
         if not node.nullable and (node.type or node.int_or_string):
-            errors.append(TypeInvalid(path, "Invalid value", "%s in body must be of type %s: \"null\""
-                                     % (path, node.type or "integer,string"), "null"))
+            message = "%s in body must be of type %s: \"null\"" % (path, node.type or "integer,string")
+            errors.append(TypeInvalid(path, "Invalid value", message, "null"))
         return
     if node.int_or_string:
         if not (isinstance(value, str) or _TYPE_CHECKS["integer"](value)):
             kind = json_type(value)
-            errors.append(TypeInvalid(path, "Invalid value", "%s in body must be of type integer,string: \"%s\""
-                                     % (path, kind), kind))
+            message = "%s in body must be of type integer,string: \"%s\"" % (path, kind)
+            errors.append(TypeInvalid(path, "Invalid value", message, kind))
             return
     elif node.type and not _TYPE_CHECKS[node.type](value):
         kind = json_type(value)
-        errors.append(TypeInvalid(path, "Invalid value", "%s in body must be of type %s: \"%s\""
-                                 % (path, node.type, kind), kind))
+        message = "%s in body must be of type %s: \"%s\"" % (path, node.type, kind)
+        errors.append(TypeInvalid(path, "Invalid value", message, kind))
         return
     if node.enum is not None and value not in node.enum:
         errors.append(FieldError(path, "Unsupported value", "supported values: "
@@ -399,44 +399,37 @@ def _rule_error(node, rule, path, detail):
 class VersionSchema:
     """The compiled schema of one served version of one CRD."""
 
-    def __init__(self, kind, group, version, spec):
-        self.kind, self.group, self.version = kind, group, version
+    def __init__(self, kind, version, spec):
+        self.kind, self.version = kind, version
         self.root = Node(spec or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
 
     def prune(self, obj):
         """(pruned copy, unknown field paths)."""
         unknown = []
-        result = {}
-        for key, value in obj.items():
-            if key in ("apiVersion", "kind"):
-                result[key] = value
-            elif key == "metadata":
-                result[key] = prune_metadata(value, "metadata", unknown)
-            else:
-                child = self.root.child(key)
-                if child is not None:
-                    if value is not None or child.nullable:
-                        result[key] = prune(child, value, key, unknown)
-                elif self.root.preserve:
-                    result[key] = copy.deepcopy(value)
-                else:
-                    unknown.append(key)
+        result = {k: obj[k] for k in ("apiVersion", "kind") if k in obj}
+        if "metadata" in obj:
+            result["metadata"] = prune_metadata(obj["metadata"], "metadata", unknown)
+        result.update(prune(self.root, _body(obj), "", unknown))
         return result, unknown
 
     def validate(self, obj, old=None, on_unsupported=None):
         """Field errors of a pruned object; CEL rules run only when the
         structural validation found nothing blocking."""
         errors = []
-        body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+        body = _body(obj)
         validate(self.root, body, "", errors)
         if any(isinstance(e, TypeInvalid) or e.type in _BLOCKING for e in errors):
             if self.root.has_rules:
                 errors.append(_SKIPPED_RULES)
             return errors
-        old_body = ({k: v for k, v in old.items() if k not in ("apiVersion", "kind", "metadata")}
-                    if old is not None else _MISSING)
+        old_body = _body(old) if old is not None else _MISSING
         validate_rules(self.root, body, old_body, "", errors, on_unsupported or (lambda *a: None))
         return errors
+
+
+def _body(obj):
+    """An object without the type and object meta the schema does not cover."""
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
 
 
 class CRDEntry:
@@ -455,7 +448,6 @@ class CRDEntry:
         self.categories = names.get("categories") or []
         self.namespaced = spec.get("scope", "Namespaced") == "Namespaced"
         self.served = [v["name"] for v in spec["versions"] if v.get("served")]
-        self.storage_version = next(v["name"] for v in spec["versions"] if v.get("storage"))
         self.status_subresource = {v["name"] for v in spec["versions"] if "status" in (v.get("subresources") or {})}
         self.versions = versions
 
@@ -472,8 +464,7 @@ def _compile_versions(spec):
         if key not in _COMPILED_VERSIONS:
             kind = spec["names"]["kind"]
             _COMPILED_VERSIONS[key] = {
-                v["name"]: VersionSchema(kind, spec["group"], v["name"],
-                                         (v.get("schema") or {}).get("openAPIV3Schema"))
+                v["name"]: VersionSchema(kind, v["name"], (v.get("schema") or {}).get("openAPIV3Schema"))
                 for v in spec["versions"]
             }
         return _COMPILED_VERSIONS[key]
@@ -514,7 +505,7 @@ class CRDIndex:
         total = unsupported = 0
         for entry in self._entries.values():
             for schema in entry.versions.values():
-                for _, rule in schema.root.walk_rules():
+                for _path, rule in schema.root.walk_rules():
                     total += 1
                     unsupported += bool(rule.unsupported)
         return {"rules": total, "evaluated": total - unsupported, "skipped": unsupported}
@@ -526,7 +517,7 @@ class CRDIndex:
                                       "reason": reason}
 
     def schema_for(self, obj):
-        group, _, version = obj.get("apiVersion", "").rpartition("/")
+        group, _sep, version = obj.get("apiVersion", "").rpartition("/")
         entry = self.find(group, obj.get("kind"))
         if entry is None or version not in entry.versions:
             return None

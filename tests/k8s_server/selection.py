@@ -72,7 +72,7 @@ def label_matcher(text):
     """Predicate over an object's ``metadata.labels`` dict; ``None`` matches all."""
     if not text or not text.strip():
         return None
-    predicates = [p for _, p in _parse(text)]
+    predicates = [p for _key, p in _parse(text)]
     return lambda labels: all(p(labels) for p in predicates)
 
 
@@ -91,8 +91,8 @@ def field_matcher(text, supported_fields):
         fields.append((field, predicate))
 
     def matches(obj):
-        values = {field: _lookup(obj, field) for field, _ in fields}
-        return all(predicate(values) for _, predicate in fields)
+        values = {field: _lookup(obj, field) for field, _predicate in fields}
+        return all(predicate(values) for _field, predicate in fields)
     return matches
 
 

@@ -6,7 +6,7 @@ def status_of(error):
     """(code, reason, message) of a kubernetes ApiException's Status body."""
     body = json.loads(error.body)
     assert body["kind"] == "Status" and body["status"] == "Failure", body
-    return body["code"], body["reason"], body["message"]
+    return body["code"], body.get("reason", ""), body["message"]
 
 
 def virtual_service(name, spec=None, labels=None, namespace="default"):

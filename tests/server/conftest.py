@@ -17,4 +17,3 @@ def core(k8s_server_bare):
 @pytest.fixture
 def custom(k8s_server):
     return client.CustomObjectsApi(k8s_server.client())
-

@@ -80,7 +80,7 @@ def test_custom_resources_refuse_unconditional_replace(custom):
         custom.replace_namespaced_custom_object("networking.istio.io", "v1", "default", "virtualservices", "u",
                                                 virtual_service("u"))
     assert status_of(error.value)[2] == ('VirtualService.networking.istio.io "u" is invalid: '
-                                         'metadata.resourceVersion: Invalid value: "0x0": must be specified for '
+                                         'metadata.resourceVersion: Invalid value: 0x0: must be specified for '
                                          'an update')
 
 
@@ -115,8 +115,8 @@ def test_delete_answers_status_or_object(core):
 
 
 def test_finalizers_hold_deletion_until_removed(core):
-    core.create_namespaced_config_map("default", dict(configmap("f"), metadata={"name": "f",
-                                                                                 "finalizers": ["x/y"]}))
+    held = dict(configmap("f"), metadata={"name": "f", "finalizers": ["x/y"]})
+    core.create_namespaced_config_map("default", held)
     core.delete_namespaced_config_map("f", "default")
     assert core.read_namespaced_config_map("f", "default").metadata.deletion_timestamp is not None
     core.patch_namespaced_config_map("f", "default", {"metadata": {"finalizers": None}})
@@ -139,6 +139,9 @@ def test_deployment_status_is_filled_as_ready(k8s_server_bare):
     scaled = apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 5}})
     assert scaled.status.ready_replicas == 5
     assert scaled.status.observed_generation == scaled.metadata.generation == 2
+    body["spec"]["replicas"] = 5
+    again = apps.replace_namespaced_deployment("web", "default", body)  # no change: status is deterministic
+    assert again.metadata.resource_version == scaled.metadata.resource_version
     body["spec"]["selector"] = {"matchLabels": {"app": "other"}}
     body["metadata"]["name"] = "bad"
     with pytest.raises(client.ApiException) as error:
@@ -161,8 +164,8 @@ def test_other_builtin_kinds_round_trip(k8s_server_bare):
     rbac.create_cluster_role({"metadata": {"name": "system:reader"},
                               "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
     rbac.create_namespaced_role_binding("default", {
-        "metadata": {"name": "rb"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                               "name": "system:reader"},
+        "metadata": {"name": "rb"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:reader"},
         "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]})
     policy.create_namespaced_pod_disruption_budget("default", {
         "metadata": {"name": "pdb"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"a": "b"}}}})
@@ -197,3 +200,19 @@ def test_crd_names_are_validated(k8s_server_bare):
     assert status_of(error.value)[2] == ('CustomResourceDefinition.apiextensions.k8s.io "wrong.example.com" is '
                                          'invalid: metadata.name: Invalid value: "wrong.example.com": must be '
                                          'spec.names.plural+"."+spec.group')
+
+
+def test_delete_collection_by_label(core, k8s_server_bare):
+    for name, team in (("a", "x"), ("b", "x"), ("c", "y")):
+        core.create_namespaced_config_map("default", configmap(name, {"team": team}))
+    deleted = k8s_server_bare.request("DELETE", "/api/v1/namespaces/default/configmaps?labelSelector=team%3Dx")
+    assert deleted["kind"] == "ConfigMapList" and [i["metadata"]["name"] for i in deleted["items"]] == ["a", "b"]
+    core.delete_collection_namespaced_config_map("default", label_selector="team=y")
+    left = [o["metadata"]["name"] for o in k8s_server_bare.objects("configmaps", "default")]
+    assert not {"a", "b", "c"} & set(left)
+
+
+def test_resource_version_on_create_is_refused(core):
+    with pytest.raises(client.ApiException) as error:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "x", "resourceVersion": "5"}})
+    assert status_of(error.value)[::2] == (500, "resourceVersion should not be set on objects to be created")

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client, config
 
 from _helpers import status_of
-from k8s_server import start_server
+from k8s_server import TestAPIServer, start_server
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -83,28 +83,28 @@ def test_require_token_later_rewrites_the_kubeconfig(k8s_server_bare):
     assert client.CoreV1Api(api).read_namespace("default").metadata.name == "default"
 
 
-def test_cli_serves_until_sigterm_and_keeps_state(tmp_path):
+def test_cli_serves_until_sigterm_and_saves_state(tmp_path):
     kubeconfig, state = tmp_path / "kubeconfig", tmp_path / "state.json"
     command = [sys.executable, str(TESTS / "k8s_server"), "--port", "0", "--kubeconfig", str(kubeconfig),
                "--state-file", str(state)]
-
-    def run(action):
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=""))
-        try:
-            url = process.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:")
-            core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
-            return action(url, core)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
-
-    def first(url, core):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=""))
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
         core.create_namespaced_config_map("default", {"metadata": {"name": "kept"}})
         counts = json.load(urllib.request.urlopen(url + "/_test/counts"))
         assert counts["create"] == 1 and counts["writes"] == 1
         urllib.request.urlopen(urllib.request.Request(url + "/_test/reset", method="POST"))
         assert json.load(urllib.request.urlopen(url + "/_test/counts"))["create"] == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
 
-    run(first)
-    assert run(lambda url, core: core.read_namespaced_config_map("kept", "default").metadata.name) == "kept"
+    restarted = TestAPIServer()
+    restarted.load_state(str(state))  # what the CLI does at start when the state file exists
+    with restarted.start():
+        core = client.CoreV1Api(restarted.client())
+        assert core.read_namespaced_config_map("kept", "default").metadata.name == "kept"
+        created = core.create_namespaced_config_map("default", {"metadata": {"name": "new"}})
+        assert int(created.metadata.resource_version) > int(json.loads(state.read_text())["revision"])

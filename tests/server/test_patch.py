@@ -99,7 +99,7 @@ def test_server_side_apply_needs_a_field_manager_and_known_fields(k8s_server):
     body = virtual_service("x", spec={"hosts": ["a"], "bogus": 1})
     with pytest.raises(Exception) as error:
         k8s_server.request("PATCH", path + "?fieldManager=t", body, content_type="application/apply-patch+yaml")
-    code, _, message = status_of(error.value)
+    code, _reason, message = status_of(error.value)
     assert code == 400 and ".spec.bogus: field not declared in schema" in message
 
 

@@ -9,8 +9,8 @@ from _helpers import status_of, virtual_service
 
 VS = ("networking.istio.io", "v1", "default", "virtualservices")
 SE = ("networking.istio.io", "v1", "default", "serviceentries")
-TYPO = {"hosts": ["a.example.com"], "http": [{"match": [{"gateway": "mesh"}],
-                                               "route": [{"destination": {"host": "a"}}]}]}
+TYPO = {"hosts": ["a.example.com"],
+        "http": [{"match": [{"gateway": "mesh"}], "route": [{"destination": {"host": "a"}}]}]}
 
 
 def service_entry(name, spec):
@@ -56,7 +56,7 @@ def test_wrong_kind_and_api_version(custom):
     body = dict(virtual_service("k"), kind="Gateway")
     assert create_error(custom, VS, body)[:2] == (422, "Invalid")
     body = dict(virtual_service("v"), apiVersion="networking.istio.io/v1beta1")
-    code, _, message = create_error(custom, VS, body)
+    code, _reason, message = create_error(custom, VS, body)
     assert code == 400 and "does not match the expected API version (networking.istio.io/v1)" in message
 
 
@@ -68,7 +68,7 @@ def test_one_of_alternatives_are_exclusive(custom):
 
 
 def test_cel_rules_of_istio_are_enforced(custom):
-    code, _, message = create_error(custom, SE, service_entry("w", {"hosts": ["*"], "resolution": "DNS",
+    code, _reason, message = create_error(custom, SE, service_entry("w", {"hosts": ["*"], "resolution": "DNS",
                                                                     "ports": [{"number": 80, "name": "http"}]}))
     assert code == 422 and 'spec.hosts[0]: Invalid value: "string": hostname cannot be wildcard' in message
     message = create_error(custom, SE, service_entry("e", {"hosts": ["a.example.com"], "resolution": "NONE",
@@ -124,7 +124,7 @@ def test_builtin_strict_validation_and_names(k8s_server_bare):
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "labels": {"a": "b c"}}}
     with pytest.raises(client.ApiException) as error:
         k8s_server_bare.request("POST", "/api/v1/namespaces/default/configmaps", body)
-    code, _, message = status_of(error.value)
+    code, _reason, message = status_of(error.value)
     assert code == 422 and message.startswith('ConfigMap "Bad_Name" is invalid: [metadata.name: Invalid value: '
                                               '"Bad_Name": a lowercase RFC 1123 subdomain')
     assert 'metadata.labels: Invalid value: "b c"' in message

@@ -25,6 +25,15 @@ def test_mesh_outbound_policy(mesh, mode, differs, previous):
         assert result["mesh"] == mesh
 
 
+class Tagged(str):
+    """Like the str subclasses Ansible 2.19 passes to filters."""
+
+
+def test_tagged_strings_from_ansible_are_accepted():
+    result = FILTERS["mesh_outbound_policy"](Tagged("enableTracing: true\n"), Tagged("REGISTRY_ONLY"), source=Tagged("x"))
+    assert result["differs"] is True and "mode: REGISTRY_ONLY" in result["mesh"]
+
+
 def test_invalid_mesh_is_a_filter_error_naming_the_configmap():
     with pytest.raises(AnsibleFilterError, match="ConfigMap istio-system/istio-canary: the 'mesh' value is not valid YAML"):
         FILTERS["mesh_outbound_policy"]("a: [", "REGISTRY_ONLY", source="ConfigMap istio-system/istio-canary")

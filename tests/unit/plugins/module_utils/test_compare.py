@@ -10,7 +10,8 @@ LIVE_META = {"name": "x", "namespace": "ns", "uid": "u-1", "resourceVersion": "4
     "live, desired, expected",
     [
         # server-filled metadata and status are no difference
-        ({"kind": "K", "metadata": LIVE_META, "spec": {"a": 1}, "status": {"x": 1}}, {"kind": "K", "metadata": {"name": "x", "namespace": "ns"}, "spec": {"a": 1}}, True),
+        ({"kind": "K", "metadata": LIVE_META, "spec": {"a": 1}, "status": {"x": 1}},
+         {"kind": "K", "metadata": {"name": "x", "namespace": "ns"}, "spec": {"a": 1}}, True),
         # a port given back as a string is the same port
         ({"metadata": {"name": "x"}, "spec": {"port": {"number": "80"}}}, {"metadata": {"name": "x"}, "spec": {"port": {"number": 80}}}, True),
         # key order is irrelevant

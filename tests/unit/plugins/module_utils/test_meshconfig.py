@@ -70,7 +70,7 @@ def test_second_pass_is_a_no_op():
 
 def test_values_keep_their_types():
     source = "concurrency: 2\nenableTracing: false\nport: '8080'\nname: 'on'\nprotocolDetectionTimeout: 100ms\n"
-    text, _ = set_outbound_policy(source, "REGISTRY_ONLY")
+    text = set_outbound_policy(source, "REGISTRY_ONLY")[0]
     result = yaml.safe_load(text)
     assert result["concurrency"] == 2 and result["enableTracing"] is False
     assert result["port"] == "8080" and result["name"] == "on" and result["protocolDetectionTimeout"] == "100ms"

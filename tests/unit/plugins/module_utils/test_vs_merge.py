@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import vs_routes
+from ansible_collections.meshops.istio_egress.plugins.module_utils import vs_apply, vs_routes
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import MergeError, merge
 
 ANN = "egress.meshops.io/routes"
@@ -127,7 +127,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
 def test_merge(case):
-    _, live_obj, wanted, owner, state, action, spec, added, updated, removed = case
+    live_obj, wanted, owner, state, action, spec, added, updated, removed = case[1:]
     before = copy.deepcopy(live_obj)
     result = merge(live_obj, wanted, owner, state)
     assert live_obj == before, "merge must not modify its input"
@@ -250,3 +250,34 @@ def test_field_names_match_istio_schema():
     for kind in ("tls", "tcp"):
         assert set(props[kind]) == vs_routes.L4_ROUTE_FIELDS
         assert set(props[kind]["route"]["items"]["properties"]) == vs_routes.L4_DESTINATION_FIELDS
+
+
+def test_a_gateway_still_named_by_a_co_owned_route_passes_to_its_remaining_owner():
+    """us1 brought in gateway egress-b; eu1's co-owned route names it in its
+    match, so when us1 leaves the gateway stays and eu1 inherits the claim."""
+    routes = [http("shared", gateways=["egress-b"])]
+    obj = merge(None, want(routes, gateways=["mesh"]), "eu1").obj
+    obj = merge(obj, want(routes, gateways=["egress-b"]), "us1").obj
+    assert obj["spec"]["gateways"] == ["mesh", "egress-b"]
+    obj = merge(obj, want(), "us1", "absent").obj
+    assert obj["spec"]["gateways"] == ["mesh", "egress-b"]
+    assert json.loads(obj["metadata"]["annotations"][ANN])["eu1"]["gateways"] == ["egress-b", "mesh"]
+    assert merge(obj, want(), "eu1", "absent").action == "delete"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"virtual_services": [{"name": "a", "hosts": ["x"], "http": [http("r")]}]}, "virtual_services[0]: VirtualService None/a"),
+    ({"namespace": "ns", "virtual_services": [{"name": "a", "hosts": ["x"], "http": [http("r")]}] * 2},
+     "virtual_services[1]: VirtualService ns/a is listed twice"),
+    ({"prune": True, "virtual_services": []}, "prune: needs namespace"),
+    ({"namespace": "ns", "prune": True, "name": "a", "hosts": ["x"], "http": [http("r")]}, "prune: only with virtual_services"),
+    ({"namespace": "ns", "name": "a", "hosts": ["x"], "http": [http("r")], "conflict_retries": -1}, "conflict_retries: must be 0 or more"),
+    ({"namespace": "ns", "name": "a", "hosts": ["x"], "http": [{"name": "r", "match": [{"gateway": ["mesh"]}]}]},
+     "http[0].match[0]: unknown key 'gateway'"),
+], ids=["item-without-namespace", "duplicate-item", "prune-without-namespace", "prune-in-single-mode", "negative-retries", "typo"])
+def test_module_input_is_refused_before_connecting(params, message):
+    defaults = {"owner": "eu1", "state": "present", "conflict_retries": 5, "prune": False, "namespace": None,
+                "api_version": "networking.istio.io/v1", "virtual_services": None}
+    with pytest.raises(MergeError) as excinfo:
+        vs_apply.run(dict(defaults, **params), connect=lambda: pytest.fail("connected despite invalid input"))
+    assert message in str(excinfo.value)
