@@ -25,7 +25,8 @@ description:
     C(hosts), C(gateways) and C(exportTo) entries it added, so a route dropped from the input is removed
     from the object, and a release never takes away what was there before.
   - New routes go before the first catch-all route (one without match conditions), which would otherwise
-    shadow them; existing routes keep their place. C(hosts), C(gateways) and C(exportTo) are unioned
+    shadow them, and before the next of our routes that follows it in the input; existing routes keep
+    their place. C(hosts), C(gateways) and C(exportTo) are unioned
     without duplicates. An object carrying others' routes is never narrowed; without C(gateways) it is
     given an explicit C(mesh) before ours are added, and without C(exportTo) it stays exported everywhere.
   - Several owners may declare an identical route; it stays until its last owner lets go. A route of ours
@@ -168,9 +169,6 @@ options:
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
-notes:
-  - Existing routes keep their position; a new route of ours goes before the next of our routes that
-    follows it in the input, and never after a catch-all.
 seealso:
   - name: Istio VirtualService reference
     description: The route, match and destination fields.
@@ -229,11 +227,7 @@ EXAMPLES = r"""
         tls:
           - match: [{gateways: [mesh], port: 443, sniHosts: [api.example.com]}]
             route: [{destination: {host: api.example.com, port: {number: 443}}}]
-  register: routes
-
-- name: Show what changed
-  ansible.builtin.debug:
-    var: routes.counts
+  register: routes  # routes.counts: {create: 1, update: 0, delete: 0, none: 0}
 """
 
 RETURN = r"""

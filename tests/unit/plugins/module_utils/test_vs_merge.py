@@ -230,7 +230,7 @@ def test_readable_identities(kind, route, readable):
 
 
 def _crd_spec():
-    for doc in yaml.safe_load_all(CRDS.read_text()):
+    for doc in yaml.load_all(CRDS.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         if doc and doc["spec"]["names"]["kind"] == "VirtualService":
             return doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
     raise AssertionError("no VirtualService CRD")
