@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The external_services role's whole job in one process: validate the host
+list, render every object, then write files (render mode) or converge the
+cluster: the owned objects through object_apply, the VirtualService routes
+through the virtual_service module's own batch merge.
+
+One process because Ansible templates every variable it holds: a rendered
+set of 4,000 objects costs seconds per pass through set_fact or module
+arguments, while rendering it here costs milliseconds.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
+from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings, validate_settings
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import desired_from_options
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import run as merge_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import prepare
+
+
+class InputError(Exception):
+    """Invalid input; nothing was read or written."""
+
+
+def _render(params):
+    settings = resolve_settings(dict(params["settings"] or {}, owner=params["owner"]))
+    errors = validate_hosts(params["hosts"]) + validate_settings(settings)
+    if errors:
+        raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(errors), "\n- ".join(errors)))
+    rendered = render(normalize_hosts(params["hosts"]), settings)
+    for item in rendered["virtual_services"]:
+        prepare(desired_from_options(item))  # an invalid route fails here, before any write
+    return rendered, settings
+
+
+def _write_files(rendered, settings, params, check_mode):
+    virtual_services = [merge(None, desired_from_options(item), params["owner"], api_version=settings["api_version"]).obj
+                        for item in rendered["virtual_services"]]
+    return manifests.sync_directory(params["render_dir"], rendered["objects"] + virtual_services, params["prune"], check_mode)
+
+
+def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff):
+    cluster = connect()
+    objects = apply_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"],
+                               check_mode, want_diff)
+    routes = merge_virtual_services(
+        {
+            "owner": params["owner"],
+            "state": "present",
+            "conflict_retries": params["conflict_retries"],
+            "virtual_services": rendered["virtual_services"],
+            "namespace": settings["namespace"],
+            "prune": params["prune"],
+            "api_version": settings["api_version"],
+        },
+        lambda: cluster,
+        check_mode,
+        want_diff,
+    )
+    result = {
+        "changed": objects["changed"] or routes["changed"],
+        "objects": dict((key, objects[key]) for key in ("created", "updated", "deleted", "unchanged", "api_versions")),
+        "virtual_services": routes["counts"],
+    }
+    for field in ("routes_added", "routes_updated", "routes_removed"):
+        result[field] = routes[field]
+    if want_diff:
+        result["diff"] = objects["diff"] + routes["diff"]
+    return result
+
+
+def converge(params, connect, check_mode=False, want_diff=False):
+    """The module result. ``connect()`` returns a k8s_glue.Cluster; it is not
+    called in render mode, nor before the input has been validated."""
+    rendered, settings = _render(params)
+    summary = dict(rendered["summary"])
+    if params.get("render_dir"):
+        files = _write_files(rendered, settings, params, check_mode)
+        result = {"changed": files["changed"], "files": dict((k, files[k]) for k in ("path", "written", "removed", "unchanged"))}
+        if want_diff:
+            result["diff"] = files["diff"]
+        summary.update(written_to=files["path"], files_written=len(files["written"]), files_removed=len(files["removed"]))
+    else:
+        result = _converge_cluster(rendered, settings, params, connect, check_mode, want_diff)
+        objects = result["objects"]
+        summary.update(created=len(objects["created"]), updated=len(objects["updated"]), unchanged=objects["unchanged"],
+                       pruned=len(objects["deleted"]), virtual_services=result["virtual_services"])
+    result["summary"] = summary
+    return result

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: egress_hosts
+short_description: Route a list of external hosts through the Istio egress gateway, in one pass
+version_added: 0.1.0
+author:
+  - meshops engineers (@meshops)
+description:
+  - Validates the whole host list (every error at once, before any request), renders the Istio objects of every
+    host in one pass, then converges the cluster or, with O(render_dir), writes one YAML file per object.
+  - Owned objects (ServiceEntries, the shared Gateway and DestinationRule, and whatever else the settings ask for)
+    are converged as M(meshops.istio_egress.object_set) does; VirtualService routes are merged as
+    M(meshops.istio_egress.virtual_service) does in batch mode, with the same code. A no-op costs one LIST per
+    kind and no write, whatever the number of hosts.
+  - This is the module behind the C(meshops.istio_egress.external_services) role; see that role for the host item format.
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written; would-be writes are sent as server-side dry runs.
+  diff_mode:
+    support: full
+  platform:
+    platforms: kubernetes
+  idempotent:
+    description: Running twice with the same input changes nothing the second time.
+    support: full
+options:
+  hosts:
+    description: The external hosts, in the format of the role's C(external_services_hosts).
+    type: list
+    elements: dict
+    required: true
+  owner:
+    description: The ownership set; pruning only ever touches objects and routes of this set.
+    type: str
+    required: true
+  settings:
+    description:
+      - Rendering settings, as for the P(meshops.istio_egress.render_egress#filter) filter (C(namespace), C(api_version),
+        C(gateway_namespace), C(gateway_service), C(gateway_selector), C(cluster_domain), ...). Unknown keys are an error.
+    type: dict
+    default: {}
+  prune:
+    description: Delete this owner's objects and routes that are no longer declared (or, with O(render_dir), its files).
+    type: bool
+    default: true
+  prune_scope:
+    description: Kinds and namespaces to search for this owner's stale objects.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      api_version:
+        description: API version of the kind.
+        type: str
+        required: true
+      kind:
+        description: The kind.
+        type: str
+        required: true
+      namespace:
+        description: Namespace to search; ignored for cluster-scoped kinds.
+        type: str
+  render_dir:
+    description: Write the objects as YAML files into this directory instead of changing a cluster.
+    type: path
+  conflict_retries:
+    description: How often a VirtualService write that lost a race (409 Conflict) is re-read, re-merged and retried.
+    type: int
+    default: 5
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML
+"""
+
+EXAMPLES = r"""
+- name: Route two hosts through the egress gateway
+  meshops.istio_egress.egress_hosts:
+    owner: cluster-eu1
+    hosts:
+      - host: httpbin.org
+      - host: api.github.com
+        ports: [{number: 443, protocol: TLS}]
+    prune_scope:
+      - {api_version: networking.istio.io/v1, kind: ServiceEntry, namespace: istio-system}
+      - {api_version: networking.istio.io/v1, kind: Gateway, namespace: istio-system}
+      - {api_version: networking.istio.io/v1, kind: DestinationRule, namespace: istio-system}
+
+- name: Render the same objects as files, with no cluster
+  meshops.istio_egress.egress_hosts:
+    owner: cluster-eu1
+    hosts: [{host: httpbin.org}]
+    render_dir: /tmp/render/cluster-eu1
+"""
+
+RETURN = r"""
+summary:
+  description:
+    - What was declared (hosts, objects by kind) and what happened, in a few numbers (owned objects created,
+      updated, unchanged and pruned, VirtualServices by outcome; in render mode the files written and removed).
+  returned: always
+  type: dict
+  sample:
+    hosts: 3
+    via_gateway: 3
+    direct: 0
+    objects: {ServiceEntry: 3, Gateway: 1, DestinationRule: 1, VirtualService: 3}
+    created: 0
+    updated: 1
+    unchanged: 4
+    pruned: 0
+    virtual_services: {create: 0, update: 1, delete: 0, none: 2}
+objects:
+  description: The owned objects created, updated and deleted (as C(Kind/namespace/name)), how many were unchanged, and the API version used per kind.
+  returned: when changing a cluster
+  type: dict
+virtual_services:
+  description: VirtualServices by what happened to them (C(create), C(update), C(delete), C(none)).
+  returned: when changing a cluster
+  type: dict
+  sample: {create: 0, update: 1, delete: 0, none: 2}
+routes_added:
+  description: Routes of this owner added, as C(namespace/name) and the route's identity.
+  returned: when changing a cluster
+  type: list
+  elements: str
+routes_updated:
+  description: Routes of this owner changed.
+  returned: when changing a cluster
+  type: list
+  elements: str
+routes_removed:
+  description: Routes of this owner removed.
+  returned: when changing a cluster
+  type: list
+  elements: str
+files:
+  description: In render mode, the directory and the files written, removed and unchanged.
+  returned: with render_dir
+  type: dict
+"""
+
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import InputError, converge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
+
+
+def main():
+    argument_spec = auth_argspec()
+    argument_spec.update(
+        hosts=dict(type="list", elements="dict", required=True),
+        owner=dict(type="str", required=True),
+        settings=dict(type="dict", default={}),
+        prune=dict(type="bool", default=True),
+        prune_scope=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(api_version=dict(type="str", required=True), kind=dict(type="str", required=True), namespace=dict(type="str")),
+        ),
+        render_dir=dict(type="path"),
+        conflict_retries=dict(type="int", default=5),
+    )
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = converge(module.params, lambda: Cluster(module), module.check_mode, module._diff)
+    except (InputError, ApiError, PlanError, MergeError, OSError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
