@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over ``external_services_hosts``: thin wrappers of module_utils.
 
-Documented in validate_egress_hosts.yml, normalize_egress_hosts.yml and
-render_egress.yml next to this file.
+Documented in validate_egress_hosts.yml, normalize_egress_hosts.yml,
+render_egress.yml, egress_gateway_port_errors.yml and egress_warnings.yml
+next to this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +17,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
     VAR_NAME, normalize_hosts, validate_hosts,
 )
+from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
+    combination_errors, gateway_port_errors, needed_ports, rendered_ports, warnings,
+)
 from ansible_collections.meshops.istio_egress.plugins.module_utils.render import (
     render, resolve_settings, validate_settings,
 )
@@ -26,11 +30,21 @@ def _fail(what, errors):
         what, len(errors), "" if len(errors) == 1 else "s", "\n- ".join(errors)))
 
 
-def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None):
-    errors = validate_hosts(hosts, var_name=var_name)
-    if settings is not None:
-        errors += validate_settings(resolve_settings(dict(settings)))
+def _all_errors(hosts, resolved, var_name):
+    """Host, setting and host-under-settings errors: the user fixes
+    everything in one pass."""
+    host_errors = validate_hosts(hosts, var_name=var_name)
+    setting_errors = validate_settings(resolved)
+    errors = host_errors + setting_errors
+    if not errors:
+        errors = combination_errors(normalize_hosts(hosts), resolved, var_name)
     return errors
+
+
+def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None):
+    if settings is None:
+        return validate_hosts(hosts, var_name=var_name)
+    return _all_errors(hosts, resolve_settings(dict(settings)), var_name)
 
 
 def normalize_egress_hosts(hosts, var_name=VAR_NAME):
@@ -47,11 +61,37 @@ def render_egress(hosts, settings=None, var_name=VAR_NAME, **overrides):
     merged = dict(settings or {})
     merged.update(overrides)
     resolved = resolve_settings(merged)
-    # Host and setting errors together: the user fixes everything in one pass.
-    errors = validate_hosts(hosts, var_name=var_name) + validate_settings(resolved)
+    errors = _all_errors(hosts, resolved, var_name)
     if errors:
         _fail("cannot render the egress objects", errors)
-    return render(normalize_hosts(hosts), resolved)
+    hosts = normalize_hosts(hosts)
+    if resolved["gateway_service_ports"] is not None:
+        # The gateway Service's ports are known: refuse what it cannot carry.
+        errors = gateway_port_errors(needed_ports(hosts), resolved["gateway_service_ports"])
+        if errors:
+            _fail("the egress gateway Service cannot carry these hosts", errors)
+    return render(hosts, resolved)
+
+
+def egress_gateway_port_errors(data, gateway_ports, var_name=VAR_NAME):
+    if gateway_ports is None:
+        return []  # the Service's ports are not known: nothing to check
+    if not isinstance(gateway_ports, list):
+        raise AnsibleFilterError("egress_gateway_port_errors: gateway_ports must be a list of port numbers or "
+                                 "Service port dicts, got {0}".format(type(gateway_ports).__name__))
+    if isinstance(data, dict) and "objects" in data:
+        return gateway_port_errors(rendered_ports(data), gateway_ports)
+    return gateway_port_errors(needed_ports(normalize_egress_hosts(data, var_name)), gateway_ports)
+
+
+def egress_warnings(hosts, settings=None, var_name=VAR_NAME, **overrides):
+    merged = dict(settings or {})
+    merged.update(overrides)
+    resolved = resolve_settings(merged)
+    errors = _all_errors(hosts, resolved, var_name)
+    if errors:
+        _fail("cannot check the egress hosts", errors)
+    return warnings(normalize_hosts(hosts), resolved)
 
 
 class FilterModule(object):
@@ -60,4 +100,6 @@ class FilterModule(object):
             "validate_egress_hosts": validate_egress_hosts,
             "normalize_egress_hosts": normalize_egress_hosts,
             "render_egress": render_egress,
+            "egress_gateway_port_errors": egress_gateway_port_errors,
+            "egress_warnings": egress_warnings,
         }

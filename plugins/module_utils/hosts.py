@@ -18,33 +18,32 @@ __metaclass__ = type
 import difflib
 import re
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import (
+    HTTP_PROTOCOLS, PROTOCOLS, gateway_protocol, variant_errors,
+)
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
     host_error, is_dns1123_label, is_dns1123_subdomain, is_ip, port_name,
 )
 
 VAR_NAME = "external_services_hosts"
-PROTOCOLS = ("HTTP", "HTTPS", "TLS", "TCP", "GRPC", "HTTP2")
-HTTP_PROTOCOLS = ("HTTP", "HTTP2", "GRPC")
-TLS_PROTOCOLS = ("HTTPS", "TLS")
 RESOLUTIONS = ("DNS", "STATIC", "NONE", "DYNAMIC_DNS")
 ITEM_KEYS = ("host", "ports", "via_gateway", "resolution", "tls_origination",
-             "allowed_sources", "addresses", "endpoints")
+             "allowed_sources", "addresses", "endpoints", "origination_port", "credential_name",
+             "served_by")
 PORT_KEYS = ("number", "protocol")
 SOURCE_KEYS = ("namespaces", "service_accounts")
 ENDPOINT_KEYS = ("address", "ports")
 DEFAULT_PORT = {"number": 80, "protocol": "HTTP"}
+DEFAULT_ORIGINATION_PORT = 443
+# Ports whose protocol everyone assumes: a sidecar told the other protocol
+# misreads every byte (an https:// client on a port declared HTTP).
+WELL_KNOWN_PORTS = {80: "HTTP", 443: "TLS"}
 
 _DIGITS = re.compile(r"^[0-9]+$")
 _TRUE = ("true", "yes")
 _FALSE = ("false", "no")
 _DNS_RULE = ("RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, "
              "not starting or ending with '-'")
-
-
-def gateway_protocol(protocol):
-    """Protocol of the egress gateway server for a port: HTTPS is passed
-    through untouched, so the gateway sees it as TLS (SNI routing)."""
-    return "TLS" if protocol in TLS_PROTOCOLS else protocol
 
 
 def _type(value):
@@ -114,6 +113,9 @@ def _parse_ports(value):
                            else (None, "required, one of " + ", ".join(PROTOCOLS)))
         if error:
             errors.append((where + ".protocol", error))
+        mismatch = _well_known_mismatch(number, protocol)
+        if mismatch:
+            errors.append((where + ".protocol", mismatch))
         if number is not None and number in seen:
             errors.append((where + ".number", "port {0} is listed twice (also ports[{1}])".format(
                 number, seen[number])))
@@ -122,6 +124,19 @@ def _parse_ports(value):
         ports.append({"number": number, "protocol": protocol})
     ports.sort(key=lambda p: p["number"] or 0)
     return ports, errors
+
+
+def _well_known_mismatch(number, protocol):
+    """Refused, not warned: the traffic would fail, and the fix is a word."""
+    expected = WELL_KNOWN_PORTS.get(number)
+    if not expected or not protocol or (protocol in HTTP_PROTOCOLS) == (expected == "HTTP"):
+        return None
+    if expected == "TLS":
+        return ("{0} on port 443, which carries TLS by convention: a sidecar that expects plain {0} fails on "
+                "the TLS of an https:// client; use protocol TLS (or HTTPS) to pass the client's TLS through, "
+                "or port 80 with tls_origination: true to have the egress gateway originate TLS").format(protocol)
+    return ("{0} on port 80, which carries plain HTTP by convention: clients send http:// there; use protocol "
+            "HTTP, or the TLS port the host really serves (usually 443)").format(protocol)
 
 
 def _string_list(value, field, check, what):
@@ -135,7 +150,7 @@ def _string_list(value, field, check, what):
 
 
 def _is_service_account(value):
-    namespace, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    namespace, dummy, name = value.partition("/") if isinstance(value, str) else ("", "", "")
     return is_dns1123_label(namespace) and is_dns1123_subdomain(name)
 
 
@@ -202,21 +217,31 @@ def _parse_flags(item):
                 errors.append((field, error))
             else:
                 flags[field] = value
-    if flags["tls_origination"]:
-        errors.append(("tls_origination", "not supported yet; use a TLS or HTTPS port "
-                                          "(SNI passthrough) for now"))
     return flags, errors
 
 
 def _parse_resolution(item, via_gateway):
     raw = item.get("resolution")
-    resolution, error = _choice("DNS" if raw is None else raw, RESOLUTIONS)
     host = item.get("host")
+    wildcard = isinstance(host, str) and host.startswith("*")
+    if wildcard and item.get("served_by") is not None:
+        # Istio's single-server form: the wildcard's own ServiceEntry only
+        # names the hosts (NONE); the gateway sends the traffic to served_by.
+        resolution, error = _choice("NONE" if raw is None else raw, RESOLUTIONS)
+        if error or resolution != "NONE":
+            return resolution, [("resolution", "with served_by the wildcard's ServiceEntry uses NONE and the "
+                                               "egress gateway sends its traffic to the served_by host "
+                                               "(resolved by DNS); drop 'resolution'")]
+        return resolution, []
+    resolution, error = _choice("DNS" if raw is None else raw, RESOLUTIONS)
     if error:
         return None, [("resolution", error)]
-    if resolution == "DNS" and isinstance(host, str) and host.startswith("*"):
-        return resolution, [("resolution", "DNS cannot resolve a wildcard host (Istio rejects it); "
-                                           "use DYNAMIC_DNS, or NONE with via_gateway: false")]
+    if resolution == "DNS" and wildcard:
+        return resolution, [("resolution", "DNS cannot resolve a wildcard host (Istio rejects it); through the "
+                                           "egress gateway use DYNAMIC_DNS (any name of the domain; only Istio "
+                                           "builds that serve DYNAMIC_DNS) or served_by: <the one server of every "
+                                           "name> (Istio's single-server form); for direct egress use NONE with "
+                                           "via_gateway: false")]
     if resolution == "NONE" and via_gateway:
         # NONE forwards to the original destination address, which at the
         # gateway is the gateway itself.
@@ -244,13 +269,20 @@ def _parse_item(item):
     if resolution not in ("STATIC", "NONE", None) and any("/" in a for a in addresses):
         errors.append(("addresses", "CIDR ranges need resolution STATIC or NONE (Istio rejects "
                                     "them with {0})".format(resolution)))
-    endpoints, found = _parse_endpoints(item.get("endpoints"), resolution, ports)
+    endpoint_ports = list(ports or [])
+    if flags["tls_origination"]:
+        origination, dummy = _port(item.get("origination_port", DEFAULT_ORIGINATION_PORT))
+        if origination:
+            endpoint_ports.append({"number": origination, "protocol": "HTTPS"})
+    endpoints, found = _parse_endpoints(item.get("endpoints"), resolution, endpoint_ports)
     errors += found
     if resolution == "STATIC" and not endpoints and not found:
         errors.append(("endpoints", "resolution STATIC needs endpoints (the IPs to send traffic to)"))
     if resolution == "NONE" and endpoints:
         errors.append(("endpoints", "not allowed with resolution NONE (Istio rejects it)"))
     allowed_sources, found = _parse_sources(item.get("allowed_sources"))
+    errors += found
+    origination_port, credential_name, served_by, found = _parse_variant_keys(item, flags)
     errors += found
     normalised = {
         "host": host.lower() if isinstance(host, str) else host,
@@ -261,14 +293,47 @@ def _parse_item(item):
         "allowed_sources": allowed_sources,
         "addresses": addresses,
         "endpoints": endpoints,
+        "origination_port": origination_port,
+        "credential_name": credential_name,
+        "served_by": served_by,
     }
+    if not errors:
+        # The rules between keys only make sense once each key is valid.
+        errors += variant_errors(normalised)
     return normalised, errors
+
+
+def _parse_variant_keys(item, flags):
+    """origination_port, credential_name, served_by and their errors."""
+    errors = []
+    origination_port = None
+    if item.get("origination_port") is not None:
+        origination_port, error = _port(item["origination_port"])
+        if error:
+            errors.append(("origination_port", error))
+    elif flags["tls_origination"]:
+        origination_port = DEFAULT_ORIGINATION_PORT
+    credential_name = item.get("credential_name")
+    if credential_name is not None:
+        if not is_dns1123_subdomain(credential_name):
+            errors.append(("credential_name", "{0!r} is not a Secret name (lower-case DNS name: a-z, 0-9, '-', "
+                                              "'.', at most 253 characters)".format(credential_name)))
+        credential_name = str(credential_name)
+    served_by = item.get("served_by")
+    if served_by is not None:
+        error = host_error(served_by)
+        if error is None and served_by.startswith("*"):
+            error = "{0!r} is a wildcard; name the one server that serves every name of the domain".format(served_by)
+        if error:
+            errors.append(("served_by", error))
+        served_by = served_by.lower() if isinstance(served_by, str) else served_by
+    return origination_port, credential_name, served_by, errors
 
 
 def _cross_item_errors(parsed):
     """Duplicate hosts, and ports the shared egress gateway cannot serve."""
     errors, hosts, gateway_ports = [], {}, {}
-    for index, (item, _) in parsed:
+    for index, (item, dummy) in parsed:
         host = item["host"]
         if host in hosts:
             errors.append((index, "host", "{0!r} is already declared at {{var}}[{1}]; list all its "
@@ -295,6 +360,13 @@ def _cross_item_errors(parsed):
             else:
                 continue
             errors.append((index, "ports", message))
+    for index, (item, dummy) in parsed:
+        target = item["served_by"]
+        if target in hosts:
+            errors.append((index, "served_by", "{0!r} is also declared at {{var}}[{1}], and with served_by this "
+                                               "item renders the ServiceEntry of {0!r} itself; drop that item (the "
+                                               "wildcard's routes cover {0!r} too) or served_by".format(
+                                                   target, hosts[target])))
     return errors
 
 
@@ -313,13 +385,13 @@ def _parse_all(items, var_name):
         normalised, found = _parse_item(item)
         errors.extend((index, _format(var_name, index, item.get("host"), field, message))
                       for field, message in found)
-        if not any(field == "host" for field, _ in found):
+        if not any(field == "host" for field, dummy in found):
             parsed.append((index, (normalised, item.get("host"))))
-    raw_hosts = dict((index, raw_host) for index, (_, raw_host) in parsed)
+    raw_hosts = dict((index, raw_host) for index, (dummy, raw_host) in parsed)
     for index, field, message in _cross_item_errors(parsed):
         errors.append((index, _format(var_name, index, raw_hosts[index], field, message.format(var=var_name))))
     errors.sort(key=lambda error: error[0])  # stable: keeps the field order within an item
-    return [normalised for _, (normalised, _) in parsed], [message for _, message in errors]
+    return [normalised for dummy, (normalised, unused) in parsed], [message for dummy, message in errors]
 
 
 def _format(var_name, index, host, field, message):

@@ -24,13 +24,25 @@ VirtualService                host                         ``httpbin-org-<8 hex>
 ServiceEntry                  owner + host                 ``httpbin-org-<8 hex>``
 Gateway, DestinationRule      owner                        ``meshops-egress-prod-eu-<8 hex>``
 HTTP route                    owner + host                 ``meshops-<8 hex>-mesh-80``
+egress subset of one host     host                         ``httpbin-org-<8 hex>``
+host DestinationRule (TLS     owner + host                 ``edition-cnn-com-<8 hex>``
+origination)
+AuthorizationPolicy of a      owner + host                 ``authz-httpbin-org-<8 hex>``
+host
+allow-all / deny-all          owner                        ``meshops-allow-prod-eu-<8 hex>``
+AuthorizationPolicy                                        ``meshops-deny-prod-eu-<8 hex>``
+NetworkPolicy                 owner                        ``meshops-egress-prod-eu-<8 hex>``
 ============================  ===========================  ===================================
 
 A VirtualService is shared by every owner and team routing that host (Istio
 does not merge two VirtualServices for one host), so its name depends on the
 host alone. A ServiceEntry belongs to one ownership set, so two sets on one
 cluster never write the same object. HTTP route names identify our routes
-inside a shared VirtualService: unique per owner, host, leg and port.
+inside a shared VirtualService: unique per owner, host, leg and port. A host's
+egress subset lives in its owner's DestinationRule, so the host alone makes
+it unique; the DestinationRule of a host shares its ServiceEntry's name (kinds
+differ). One NetworkPolicy per enforced namespace: the name repeats across
+namespaces.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -192,3 +204,40 @@ def port_name(protocol, number):
     """ServiceEntry / Gateway port name; the protocol prefix is also Istio's
     port-name protocol convention."""
     return "{0}-{1}".format(protocol.lower(), int(number))
+
+
+def subset_name(host):
+    """The egress gateway subset of one host (sidecar -> gateway mutual TLS
+    with the host as SNI); a DNS-1123 label, as Istio requires of subsets."""
+    return _join(slug(host), digest("subset", host))
+
+
+def host_destination_rule_name(owner, host):
+    """The DestinationRule of an external host (TLS origination at the gateway)."""
+    return service_entry_name(owner, host)
+
+
+def authorization_policy_name(owner, host):
+    return _join("authz-" + slug(host), digest(owner, "authz", host))
+
+
+def allow_policy_name(owner):
+    """The AuthorizationPolicy that keeps the unrestricted hosts open."""
+    return _join("meshops-allow-" + slug(owner), digest(owner, "allow"))
+
+
+def deny_policy_name(owner):
+    """The allow-nothing AuthorizationPolicy of external_services_default_deny."""
+    return _join("meshops-deny-" + slug(owner), digest(owner, "deny"))
+
+
+def network_policy_name(owner):
+    return _join("{0}-{1}".format(SHARED_PREFIX, slug(owner)), digest(owner, "netpol"))
+
+
+def server_port_name(protocol, number, host=None):
+    """Gateway server port name; a server of its own for one host (mutual
+    TLS terminated at the gateway, routed by SNI) carries the host's digest,
+    as Istio wants port names unique within a Gateway."""
+    name = port_name(protocol, number)
+    return "{0}-{1}".format(name, digest("server", host)) if host else name

@@ -2,14 +2,18 @@
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render normalised external hosts into the objects of Istio's egress
-gateway task (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/).
+gateway tasks (https://istio.io/latest/docs/tasks/traffic-management/egress/).
 
-Per host: a ServiceEntry. Shared by the hosts that go through the gateway, per
-owner: one Gateway (a server per port/protocol listing those hosts) and one
-DestinationRule for the egress gateway service (the subset the mesh routes
-name). Per via-gateway host: the routes of its VirtualService, returned as the
-input of the VirtualService merge module, since that object is shared and
-merged into the live one rather than owned.
+Per host: a ServiceEntry (and one for the ``served_by`` server of a
+wildcard). Shared by the hosts that go through the gateway, per owner: one
+Gateway (a server per port/protocol listing those hosts) and one
+DestinationRule for the egress gateway service (the subsets the mesh routes
+name). Per host with TLS origination: its own DestinationRule. Per
+via-gateway host: the routes of its VirtualService, returned as the input of
+the VirtualService merge module, since that object is shared and merged into
+the live one rather than owned. How each port crosses the gateway is
+``render_routes``'; AuthorizationPolicies and NetworkPolicies are
+``render_policy``'s.
 
 Everything here is a pure function of its arguments; output is sorted so that
 the same input always renders the same objects.
@@ -21,15 +25,21 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
-    HTTP_PROTOCOLS, TLS_PROTOCOLS, gateway_protocol,
-)
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
-    EGRESS_SUBSET, destination_rule_name, gateway_name, is_dns1035_label, is_dns1123_label,
-    is_dns1123_subdomain, is_label_key, is_label_value, port_name, route_name,
-    service_entry_name, virtual_service_name,
+    destination_rule_name, gateway_name, host_destination_rule_name, is_dns1035_label, is_dns1123_label,
+    is_dns1123_subdomain, is_label_key, is_label_value, port_name, service_entry_name,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_labels
+from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
+    combination_errors, gateway_port_errors, needed_ports, warnings,
+)
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render_policy import (
+    DNS_NAMESPACE, authorization_policies, network_policies,
+)
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render_routes import (
+    gateway_destination_rule_spec, gateway_ports, gateway_spec, host_destination_rule_spec, legs,
+    virtual_service,
+)
 
 API_VERSIONS = ("networking.istio.io/v1", "networking.istio.io/v1beta1",
                 "networking.istio.io/v1alpha3")
@@ -41,22 +51,37 @@ DEFAULT_SETTINGS = {
     "gateway_service": "istio-egressgateway",
     "gateway_selector": {"istio": "egressgateway"},
     "cluster_domain": "cluster.local",
+    # Sidecar -> gateway mutual TLS for HTTP and TCP (and TLS with allowed_sources).
+    "gateway_mtls": True,
+    # An allow-nothing AuthorizationPolicy at the gateway: unlisted sources are refused.
+    "default_deny": False,
+    # Namespaces whose pods may only reach the control plane, the gateway and DNS.
+    "enforce_namespaces": (),
+    # The mesh's trust domain, in the principals of allowed service accounts.
+    "trust_domain": "cluster.local",
+    "control_plane_namespace": "istio-system",
+    # The gateway Service's ports (numbers or Service port dicts), when known.
+    "gateway_service_ports": None,
 }
-MESH = "mesh"
+BOOLEAN_SETTINGS = ("gateway_mtls", "default_deny")
 KINDS = ("ServiceEntry", "Gateway", "DestinationRule", "VirtualService")
+_TRUE, _FALSE = ("true", "yes"), ("false", "no")
+_NAMESPACE_RULE = "DNS-1123 label: 1-63 chars of a-z, 0-9 and '-', starting and ending alphanumeric"
 
 
 def resolve_settings(settings):
-    """``settings`` over the defaults; None means "use the default"."""
+    """``settings`` over the defaults; None means "use the default";
+    "true"/"false" strings (extra vars, surveys) become booleans."""
     resolved = dict(DEFAULT_SETTINGS)
     resolved.update((k, v) for k, v in (settings or {}).items() if v is not None)
+    for key in BOOLEAN_SETTINGS:
+        value = resolved.get(key)
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            resolved[key] = value.strip().lower() in _TRUE
     return resolved
 
 
-def validate_settings(settings):
-    """Every error in the (resolved) rendering settings, as strings."""
-    if not isinstance(settings, dict):
-        return ["settings: must be a dict, got {0}".format(type(settings).__name__)]
+def _unknown_settings(settings):
     errors = []
     for key in settings:
         if key not in DEFAULT_SETTINGS:
@@ -64,14 +89,57 @@ def validate_settings(settings):
             errors.append("{0}: unknown setting; known: {1}{2}".format(
                 key, ", ".join(sorted(DEFAULT_SETTINGS)),
                 "; did you mean '{0}'?".format(close[0]) if close else ""))
+    return errors
+
+
+def _security_errors(settings):
+    """The settings of issue #5: mutual TLS, default deny, enforced namespaces."""
+    errors = []
+    for key in BOOLEAN_SETTINGS:
+        if not isinstance(settings.get(key), bool):
+            errors.append("{0}: must be a boolean, got {1!r}".format(key, settings.get(key)))
+    for key in ("trust_domain",):
+        if not is_dns1123_subdomain(settings.get(key)):
+            errors.append("{0}: {1!r} is not a valid trust domain (a DNS name)".format(key, settings.get(key)))
+    if not is_dns1123_label(settings.get("control_plane_namespace")):
+        errors.append("control_plane_namespace: {0!r} is not a valid namespace name ({1})".format(
+            settings.get("control_plane_namespace"), _NAMESPACE_RULE))
+    namespaces = settings.get("enforce_namespaces")
+    if not isinstance(namespaces, (list, tuple)):
+        errors.append("enforce_namespaces: must be a list of namespace names, got {0!r}".format(namespaces))
+        namespaces = []
+    # The gateway reaches the outside, DNS resolves it: never lock them in.
+    exempt = {DNS_NAMESPACE: "the cluster DNS's namespace: it must reach upstream resolvers",
+              settings.get("control_plane_namespace"): "the control plane's namespace"}
+    exempt[settings.get("gateway_namespace")] = "the egress gateway's namespace: its pods must reach the external hosts"
+    for index, namespace in enumerate(namespaces):
+        where = "enforce_namespaces[{0}]".format(index)
+        if not is_dns1123_label(namespace):
+            errors.append("{0}: {1!r} is not a valid namespace name ({2})".format(where, namespace, _NAMESPACE_RULE))
+        elif namespace in exempt:
+            errors.append("{0}: {1!r} is {2}; a NetworkPolicy that only allows egress to the mesh would cut it "
+                          "off; list the application namespaces".format(where, namespace, exempt[namespace]))
+    ports = settings.get("gateway_service_ports")
+    if ports is not None and (not isinstance(ports, (list, tuple)) or not all(
+            isinstance(p, (int, str, dict)) and not isinstance(p, bool) for p in ports)):
+        errors.append("gateway_service_ports: must be the gateway Service's ports (a list of numbers or of "
+                      "Service port dicts), got {0!r}".format(ports))
+    return errors
+
+
+def validate_settings(settings):
+    """Every error in the (resolved) rendering settings, as strings."""
+    if not isinstance(settings, dict):
+        return ["settings: must be a dict, got {0}".format(type(settings).__name__)]
+    errors = _unknown_settings(settings)
     owner = settings.get("owner")
     if not owner or not is_label_value(owner):
         errors.append("owner: {0!r} is not a valid ownership set name (a label value: 1-63 chars "
                       "of A-Z, a-z, 0-9, '-', '_', '.', starting and ending alphanumeric)".format(owner))
     for key in ("namespace", "gateway_namespace"):
         if not is_dns1123_label(settings.get(key)):
-            errors.append("{0}: {1!r} is not a valid namespace name (DNS-1123 label: 1-63 chars of "
-                          "a-z, 0-9 and '-', starting and ending alphanumeric)".format(key, settings.get(key)))
+            errors.append("{0}: {1!r} is not a valid namespace name ({2})".format(
+                key, settings.get(key), _NAMESPACE_RULE))
     if not is_dns1035_label(settings.get("gateway_service")):
         errors.append("gateway_service: {0!r} is not a valid Service name (DNS-1035 label: "
                       "1-63 chars of a-z, 0-9 and '-', starting with a letter)".format(settings.get("gateway_service")))
@@ -87,7 +155,7 @@ def validate_settings(settings):
         for key, value in selector.items():
             if not is_label_key(key) or not is_label_value(value):
                 errors.append("gateway_selector: {0!r}: {1!r} is not a valid label".format(key, value))
-    return errors
+    return errors + _security_errors(settings)
 
 
 def gateway_fqdn(settings):
@@ -95,24 +163,24 @@ def gateway_fqdn(settings):
         settings["gateway_service"], settings["gateway_namespace"], settings["cluster_domain"])
 
 
-def _object(kind, name, settings, spec):
+def _object(kind, name, settings, spec, namespace=None, api_version=None):
     # Fresh label dicts per object: a YAML dumper would turn shared ones into anchors.
     return {
-        "apiVersion": settings["api_version"],
+        "apiVersion": api_version or settings["api_version"],
         "kind": kind,
-        "metadata": {"name": name, "namespace": settings["namespace"],
+        "metadata": {"name": name, "namespace": namespace or settings["namespace"],
                      "labels": owner_labels(settings["owner"])},
         "spec": spec,
     }
 
 
-def _service_entry(host, settings):
+def _service_entry(host, settings, ports=None, resolution=None):
     spec = {"hosts": [host["host"]]}
     if host["addresses"]:
         spec["addresses"] = list(host["addresses"])
     spec["ports"] = [{"number": p["number"], "name": port_name(p["protocol"], p["number"]),
-                      "protocol": p["protocol"]} for p in host["ports"]]
-    spec["resolution"] = host["resolution"]
+                      "protocol": p["protocol"]} for p in ports or host["ports"]]
+    spec["resolution"] = resolution or host["resolution"]
     spec["location"] = "MESH_EXTERNAL"
     if host["endpoints"]:
         spec["endpoints"] = [_endpoint(e) for e in host["endpoints"]]
@@ -126,93 +194,87 @@ def _endpoint(endpoint):
     return rendered
 
 
-def _route(source, number, target, sni_host=None):
-    match = {"gateways": [source], "port": number}
-    if sni_host:
-        # Passthrough: the client's SNI is all that names the host.
-        match["sniHosts"] = [sni_host]
-    return {"match": [match], "route": [target]}
+def _service_entries(hosts, settings):
+    """One per host; TLS origination adds the port the gateway originates
+    TLS to; each served_by server gets one with its wildcards' ports."""
+    entries, servers = [], {}
+    for host in hosts:
+        ports = host["ports"]
+        if host["tls_origination"]:
+            ports = sorted(ports + [{"number": host["origination_port"], "protocol": "HTTPS"}],
+                           key=lambda p: p["number"])
+        entries.append((host["host"], _service_entry(host, settings, ports)))
+        if host["served_by"]:
+            merged = servers.setdefault(host["served_by"], {})
+            merged.update((p["number"], p["protocol"]) for p in host["ports"])
+    for server, ports in servers.items():
+        item = {"host": server, "addresses": [], "endpoints": []}
+        entries.append((server, _service_entry(item, settings, [
+            {"number": n, "protocol": p} for n, p in sorted(ports.items())], "DNS")))
+    return [entry for dummy, entry in sorted(entries, key=lambda e: e[0])]
 
 
-def _virtual_service(host, settings, gateway, fqdn):
-    """Per port, two legs: sidecars (gateway 'mesh') -> the egress gateway
-    service, and the egress Gateway -> the external host."""
-    name, owner = host["host"], settings["owner"]
-    http, tls, tcp = [], [], []
-    for port in host["ports"]:
-        number, protocol = port["number"], port["protocol"]
-        to_gateway = {"destination": {"host": fqdn, "subset": EGRESS_SUBSET, "port": {"number": number}},
-                      "weight": 100}
-        to_host = {"destination": {"host": name, "port": {"number": number}}, "weight": 100}
-        if protocol in HTTP_PROTOCOLS:
-            mesh_leg, gateway_leg = _route(MESH, number, to_gateway), _route(gateway, number, to_host)
-            # The merge module recognises our HTTP routes by name.
-            mesh_leg["name"] = route_name(owner, name, "mesh", number)
-            gateway_leg["name"] = route_name(owner, name, "gateway", number)
-            http += (mesh_leg, gateway_leg)
-        elif protocol in TLS_PROTOCOLS:
-            tls += (_route(MESH, number, to_gateway, name), _route(gateway, number, to_host, name))
-        else:
-            tcp += (_route(MESH, number, to_gateway), _route(gateway, number, to_host))
-    result = {"name": virtual_service_name(name), "namespace": settings["namespace"],
-              "hosts": [name], "gateways": [gateway, MESH]}
-    for kind, routes in (("http", http), ("tls", tls), ("tcp", tcp)):
-        if routes:
-            result[kind] = routes
-    return result
-
-
-def _gateway(servers, settings, gateway):
-    rendered = []
-    for (number, protocol), hosts in sorted(servers.items()):
-        server = {"port": {"number": number, "name": port_name(protocol, number), "protocol": protocol},
-                  "hosts": sorted(hosts)}
-        if protocol == "TLS":
-            server["tls"] = {"mode": "PASSTHROUGH"}
-        rendered.append(server)
-    spec = {"selector": dict(settings["gateway_selector"]), "servers": rendered}
-    return _object("Gateway", gateway, settings, spec)
-
-
-def _destination_rule(settings, fqdn):
-    spec = {"host": fqdn, "subsets": [{"name": EGRESS_SUBSET}]}
-    return _object("DestinationRule", destination_rule_name(settings["owner"]), settings, spec)
+def _policy_objects(stubs, settings):
+    return [_object(s["kind"], s["name"], settings, s["spec"], s["namespace"], s["api_version"]) for s in stubs]
 
 
 def render(hosts, settings):
     """Objects and VirtualService routes for normalised ``hosts`` (output of
     ``hosts.normalize_hosts``), in one pass; raises ValueError on invalid
-    settings (see ``DEFAULT_SETTINGS``; ``owner`` is required).
+    settings (see ``DEFAULT_SETTINGS``; ``owner`` is required), on hosts
+    they cannot serve (``preflight.combination_errors``) and, when
+    ``gateway_service_ports`` is known, on ports the gateway Service lacks
+    (``preflight.gateway_port_errors``).
 
-    Returns ``{"objects": [...], "virtual_services": [...], "summary": {...}}``:
-    ``objects`` are full definitions, the ServiceEntries sorted by host, then
-    the Gateway and the DestinationRule when any host goes via the gateway;
-    ``virtual_services`` hold per via-gateway host ``name``, ``namespace``,
-    ``hosts``, ``gateways`` and the non-empty ones of ``http``/``tls``/``tcp``;
-    ``summary`` counts hosts (``hosts``, ``via_gateway``, ``direct``) and
-    ``objects`` per kind.
+    Returns a dict:
+
+    - ``objects``: full definitions: the ServiceEntries sorted by host, then,
+      when any host goes via the gateway, the Gateway and the gateway's
+      DestinationRule, the DestinationRules of TLS origination (by host), the
+      AuthorizationPolicies (gateway namespace) and the NetworkPolicies (one
+      per enforced namespace);
+    - ``virtual_services``: per via-gateway host ``name``, ``namespace``,
+      ``hosts``, ``gateways`` and the non-empty ones of ``http``/``tls``/``tcp``;
+    - ``gateway_ports``: ``[{number, protocol}]``, the ports the gateway
+      Service must expose (the egress_gateway role's ``egress_gateway_extra_ports``);
+    - ``warnings``: what works as declared but probably is not what was meant;
+    - ``summary``: counts of ``hosts``, ``via_gateway``, ``direct`` hosts and
+      ``objects`` per kind (the four Istio networking kinds always, others
+      when rendered).
     """
     settings = resolve_settings(settings)
     errors = validate_settings(settings)
     if errors:
         raise ValueError("invalid render settings:\n" + "\n".join(errors))
+    errors = combination_errors(hosts, settings)
+    if errors:
+        raise ValueError("the hosts cannot be rendered with these settings:\n" + "\n".join(errors))
+    if settings["gateway_service_ports"] is not None:
+        # The gateway Service's ports are known: refuse what it cannot carry.
+        errors = gateway_port_errors(needed_ports(hosts), settings["gateway_service_ports"])
+        if errors:
+            raise ValueError("the egress gateway Service cannot carry these hosts; nothing was changed:\n"
+                             + "\n".join(errors))
     gateway, fqdn = gateway_name(settings["owner"]), gateway_fqdn(settings)
-    objects, virtual_services, servers = [], [], {}
-    for host in sorted(hosts, key=lambda h: h["host"]):
-        objects.append(_service_entry(host, settings))
-        if not host["via_gateway"]:
-            continue
-        for port in host["ports"]:
-            servers.setdefault((port["number"], gateway_protocol(port["protocol"])), []).append(host["host"])
-        virtual_services.append(_virtual_service(host, settings, gateway, fqdn))
-    via_gateway = len(virtual_services)
-    if virtual_services:
-        objects.append(_gateway(servers, settings, gateway))
-        objects.append(_destination_rule(settings, fqdn))
+    hosts = sorted(hosts, key=lambda h: h["host"])
+    objects = _service_entries(hosts, settings)
+    all_legs = [(h["host"], legs(h, settings)) for h in hosts if h["via_gateway"]]
+    by_name = dict((h["host"], h) for h in hosts)
+    virtual_services = [virtual_service(by_name[name], host_legs, settings, gateway, fqdn)
+                        for name, host_legs in all_legs]
+    if all_legs:
+        objects.append(_object("Gateway", gateway, settings, gateway_spec(all_legs, settings)))
+        objects.append(_object("DestinationRule", destination_rule_name(settings["owner"]), settings,
+                               gateway_destination_rule_spec(all_legs, settings, fqdn)))
+    objects += [_object("DestinationRule", host_destination_rule_name(settings["owner"], h["host"]), settings,
+                        host_destination_rule_spec(h, settings)) for h in hosts if h["tls_origination"]]
+    objects += _policy_objects(authorization_policies(all_legs, by_name, settings), settings)
+    objects += _policy_objects(network_policies(settings), settings)
     counts = dict((kind, 0) for kind in KINDS)
     for obj in objects:
-        counts[obj["kind"]] += 1
-    counts["VirtualService"] = via_gateway
-    summary = {"hosts": counts["ServiceEntry"], "via_gateway": via_gateway,
-               "direct": counts["ServiceEntry"] - via_gateway, "objects": counts}
-    return {"objects": objects, "virtual_services": virtual_services, "summary": summary}
+        counts[obj["kind"]] = counts.get(obj["kind"], 0) + 1
+    counts["VirtualService"] = len(virtual_services)
+    summary = {"hosts": len(hosts), "via_gateway": len(virtual_services),
+               "direct": len(hosts) - len(virtual_services), "objects": counts}
+    return {"objects": objects, "virtual_services": virtual_services, "gateway_ports": gateway_ports(all_legs),
+            "warnings": warnings(hosts, settings), "summary": summary}

@@ -60,7 +60,8 @@ CASES = [(owner, api_version) for owner in OWNERS for api_version in API_VERSION
 def test_inventory_is_valid_and_covers_every_kind():
     assert validate_hosts(INVENTORY) == []
     kinds = {o["kind"] for o in rendered_objects(OWNERS[0], API_VERSIONS[0])}
-    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService"}
+    # payments.example.com's allowed_sources: the AuthorizationPolicies at the gateway.
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy"}
 
 
 @pytest.mark.parametrize("owner,api_version", CASES, ids=["{0}-{1}".format(i, v.rpartition("/")[2])
@@ -74,9 +75,94 @@ def test_every_rendered_object_passes_istio_schema_strictly(crds, owner, api_ver
     assert failures == {}
 
 
+# Every egress variant of issue #5, under every combination of the security settings.
+VARIANTS = [
+    {"host": "httpbin.org"},
+    {"host": "edition.cnn.com", "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]},
+    {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}],
+     "allowed_sources": {"namespaces": ["ci"], "service_accounts": ["ci/runner"]}},
+    {"host": "secure.example.com", "tls_origination": True},
+    {"host": "partner.example.com", "tls_origination": True, "origination_port": 8443,
+     "credential_name": "partner-client", "ports": [{"number": 8080, "protocol": "HTTP"}]},
+    {"host": "db.partner.example", "ports": [{"number": 5432, "protocol": "TCP"}], "addresses": ["203.0.113.0/24"],
+     "resolution": "STATIC", "endpoints": [{"address": "203.0.113.10", "ports": {"tcp-5432": 15432}}],
+     "allowed_sources": {"service_accounts": ["payments/checkout"]}},
+    {"host": "grpc.example.com", "ports": [{"number": 8081, "protocol": "GRPC"}, {"number": 8082, "protocol": "HTTP2"}],
+     "allowed_sources": {"namespaces": ["payments"]}},
+    {"host": "*.wikipedia.org", "served_by": "www.wikipedia.org", "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": "*.dyn.example.com", "resolution": "DYNAMIC_DNS", "ports": [{"number": 443, "protocol": "HTTPS"}]},
+    {"host": "*.direct.example.com", "via_gateway": False, "resolution": "NONE",
+     "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": MAX_HOST, "tls_origination": True, "allowed_sources": {"namespaces": ["a" * 63]}},
+]
+SECURITY = [
+    {"gateway_mtls": True},
+    {"gateway_mtls": True, "default_deny": True, "enforce_namespaces": ["payments", "shop"],
+     "gateway_service_ports": [{"name": "http2", "port": 80, "targetPort": 8080},
+                               {"name": "https", "port": 443, "targetPort": 8443}, 5432, 8080, 8081, 8082],
+     "trust_domain": "prod.example.com"},
+    {"gateway_mtls": False},
+]
+VARIANT_CASES = [(security, api_version) for security in range(len(SECURITY)) for api_version in API_VERSIONS]
+
+
+def variant_objects(security, api_version):
+    items = VARIANTS
+    if not SECURITY[security]["gateway_mtls"]:
+        items = [{k: v for k, v in item.items() if k != "allowed_sources"} for item in VARIANTS]
+    result = render(normalize_hosts(items), dict(SECURITY[security], owner=OWNERS[1], api_version=api_version,
+                                                 namespace="istio-system"))
+    return result["objects"] + [full_virtual_service(vs, api_version) for vs in result["virtual_services"]]
+
+
+def test_variants_are_valid_and_cover_every_kind():
+    assert validate_hosts(VARIANTS) == []
+    kinds = {o["kind"] for o in variant_objects(1, API_VERSIONS[0])}
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy",
+                     "NetworkPolicy"}
+
+
+@pytest.mark.parametrize("security,api_version", VARIANT_CASES, ids=[
+    "{0}-{1}".format(("mtls", "deny-enforce", "plain")[s], v.rpartition("/")[2]) for s, v in VARIANT_CASES])
+def test_every_variant_passes_istio_schema_strictly(crds, security, api_version):
+    from k8s_server.builtin_schema import decode
+    failures = {}
+    for obj in variant_objects(security, api_version):
+        if obj["kind"] == "NetworkPolicy":
+            # A built-in kind: decoded as kube-apiserver does, unknown fields listed.
+            errors = decode("V1NetworkPolicy", obj["kind"], obj["apiVersion"], obj)[1]
+        else:
+            errors = crds.validate(obj, strict=True)
+        if errors:
+            failures["{0}/{1}".format(obj["kind"], obj["metadata"]["name"])] = errors
+    assert failures == {}
+
+
+def _deny_policy():
+    result = render(normalize_hosts([{"host": "httpbin.org"}]), {"owner": "o", "default_deny": True})
+    [policy] = [o for o in result["objects"] if o["kind"] == "AuthorizationPolicy"]
+    return policy
+
+
+@pytest.mark.parametrize("change,expected", [
+    # What Istio's schema refuses in the policies we write, so the test above can fail.
+    (lambda spec: spec.update(action="PERMIT"), "spec.action"),
+    (lambda spec: spec.update(rules=[{"from": [{"source": {"serviceAccounts": ["ci/runner"],
+                                                            "principals": ["cluster.local/ns/ci/sa/runner"]}}]}]),
+     "Cannot set serviceAccounts with namespaces or principals"),
+    (lambda spec: spec.update(targetRef={"kind": "Gateway", "name": "x"}), "targetRef"),
+])
+def test_hand_written_policy_mistakes_are_rejected(crds, change, expected):
+    policy = _deny_policy()
+    assert crds.validate(policy, strict=True) == []
+    change(policy["spec"])
+    errors = crds.validate(policy, strict=True)
+    assert any(expected in e for e in errors), errors
+
+
 def test_validation_rules_were_evaluated(crds):
-    # A skipped CEL rule would make the test above weaker than a real cluster.
-    ours = ("ServiceEntry", "Gateway", "DestinationRule", "VirtualService")
+    # A skipped CEL rule would make the tests above weaker than a real cluster.
+    ours = ("ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy")
     assert [r for r in crds.unsupported_rules if r["kind"] in ours] == []
 
 

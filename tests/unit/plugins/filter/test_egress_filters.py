@@ -20,7 +20,8 @@ BAD_HOSTS = [{"host": "api..github.com"}, {"host": "ok.example.com", "gateway": 
 
 
 def test_filters_are_registered():
-    assert set(FILTERS) == {"validate_egress_hosts", "normalize_egress_hosts", "render_egress"}
+    assert set(FILTERS) == {"validate_egress_hosts", "normalize_egress_hosts", "render_egress",
+                            "egress_gateway_port_errors", "egress_warnings"}
 
 
 @pytest.mark.parametrize("hosts", [HOSTS, BAD_HOSTS, [], "not a list"])

@@ -74,8 +74,8 @@ INVALID_ITEMS = [
     ("none-via-gateway", {"host": "a.example.com", "resolution": "NONE"}, "resolution", "back to itself"),
     ("static-without-endpoints", {"host": "a.example.com", "resolution": "STATIC"}, "endpoints",
      "STATIC needs endpoints"),
-    ("tls-origination", {"host": "a.example.com", "tls_origination": True}, "tls_origination",
-     "not supported yet"),
+    ("tls-origination-direct", {"host": "a.example.com", "tls_origination": True, "via_gateway": False},
+     "tls_origination", "originated at the egress gateway"),
     ("tls-origination-not-bool", {"host": "a.example.com", "tls_origination": "sometimes"}, "tls_origination",
      "must be a boolean"),
     ("sources-not-dict", {"host": "a.example.com", "allowed_sources": ["payments"]}, "allowed_sources",
@@ -102,6 +102,76 @@ INVALID_ITEMS = [
     ("endpoint-with-none", {"host": "a.example.com", "resolution": "NONE", "via_gateway": False,
                             "endpoints": [{"address": "10.0.0.1"}]},
      "endpoints", "not allowed with resolution NONE"),
+] + [
+    # The egress variants of issue #5: rules between the keys of one item.
+    ("http-on-443", {"host": "a.example.com", "ports": [{"number": 443, "protocol": "HTTP"}]},
+     "ports[0].protocol", "port 443, which carries TLS by convention"),
+    ("grpc-on-443", {"host": "a.example.com", "ports": [{"number": 8080, "protocol": "HTTP"},
+                                                        {"number": 443, "protocol": "GRPC"}]},
+     "ports[1].protocol", "use protocol TLS (or HTTPS)"),
+    ("tls-on-80", {"host": "a.example.com", "ports": [{"number": 80, "protocol": "TLS"}]},
+     "ports[0].protocol", "port 80, which carries plain HTTP by convention"),
+    ("https-on-80-direct", {"host": "a.example.com", "via_gateway": False,
+                            "ports": [{"number": 80, "protocol": "HTTPS"}]},
+     "ports[0].protocol", "use protocol HTTP"),
+    ("reserved-port", {"host": "a.example.com", "ports": [{"number": 15001, "protocol": "TCP"}]},
+     "ports", "Istio proxy's own"),
+    ("dynamic-dns-single-name", {"host": "a.example.com", "resolution": "DYNAMIC_DNS",
+                                 "ports": [{"number": 443, "protocol": "TLS"}]},
+     "resolution", "wildcard hosts only"),
+    ("dynamic-dns-addresses", {"host": "*.example.com", "resolution": "DYNAMIC_DNS", "addresses": ["192.0.2.1"],
+                               "ports": [{"number": 443, "protocol": "TLS"}]},
+     "addresses", "not with DYNAMIC_DNS"),
+    ("dynamic-dns-endpoints", {"host": "*.example.com", "resolution": "DYNAMIC_DNS", "via_gateway": False,
+                               "endpoints": [{"address": "192.0.2.1"}]},
+     "endpoints", "Istio ignores the endpoints"),
+    ("wildcard-gateway-http", {"host": "*.example.com", "resolution": "DYNAMIC_DNS"},
+     "ports", "TLS/HTTPS ports only"),
+    ("wildcard-gateway-static", {"host": "*.example.com", "resolution": "STATIC",
+                                 "ports": [{"number": 443, "protocol": "TLS"}],
+                                 "endpoints": [{"address": "192.0.2.1"}]},
+     "resolution", "use served_by"),
+    ("wildcard-gateway-none", {"host": "*.example.com", "resolution": "NONE",
+                               "ports": [{"number": 443, "protocol": "TLS"}]},
+     "resolution", "back to itself"),
+    ("wildcard-allowed-sources", {"host": "*.example.com", "resolution": "DYNAMIC_DNS",
+                                  "ports": [{"number": 443, "protocol": "TLS"}],
+                                  "allowed_sources": {"namespaces": ["payments"]}},
+     "allowed_sources", "list the hosts one by one"),
+    ("wildcard-origination", {"host": "*.example.com", "served_by": "www.example.com", "tls_origination": True,
+                              "ports": [{"number": 443, "protocol": "TLS"}]},
+     "tls_origination", "one name to originate TLS to"),
+    ("served-by-single-name", {"host": "a.example.com", "served_by": "www.example.com"},
+     "served_by", "only for a wildcard host"),
+    ("served-by-direct", {"host": "*.example.com", "served_by": "www.example.com", "via_gateway": False,
+                          "ports": [{"number": 443, "protocol": "TLS"}]},
+     "served_by", "only through the egress gateway"),
+    ("served-by-wildcard", {"host": "*.example.com", "served_by": "*.example.net",
+                            "ports": [{"number": 443, "protocol": "TLS"}]},
+     "served_by", "is a wildcard"),
+    ("served-by-ip", {"host": "*.example.com", "served_by": "192.0.2.1",
+                      "ports": [{"number": 443, "protocol": "TLS"}]},
+     "served_by", "is an IP address"),
+    ("served-by-with-dns", {"host": "*.example.com", "served_by": "www.example.com", "resolution": "DNS",
+                            "ports": [{"number": 443, "protocol": "TLS"}]},
+     "resolution", "drop 'resolution'"),
+    ("origination-tls-port", {"host": "a.example.com", "tls_origination": True,
+                              "ports": [{"number": 8443, "protocol": "TLS"}]},
+     "ports", "are not HTTP"),
+    ("origination-port-listed", {"host": "a.example.com", "tls_origination": True, "origination_port": 8080,
+                                 "ports": [{"number": 8080, "protocol": "HTTP"}]},
+     "origination_port", "a second time"),
+    ("origination-port-alone", {"host": "a.example.com", "origination_port": 8443}, "origination_port",
+     "only with tls_origination: true"),
+    ("origination-port-bad", {"host": "a.example.com", "tls_origination": True, "origination_port": 0},
+     "origination_port", "out of range"),
+    ("credential-alone", {"host": "a.example.com", "credential_name": "client-cert"}, "credential_name",
+     "only with tls_origination: true"),
+    ("credential-bad-name", {"host": "a.example.com", "tls_origination": True, "credential_name": "Client_Cert"},
+     "credential_name", "is not a Secret name"),
+    ("sources-direct", {"host": "a.example.com", "via_gateway": False,
+                        "allowed_sources": {"namespaces": ["payments"]}},
+     "allowed_sources", "does not go through"),
 ]
 
 
@@ -118,7 +188,7 @@ def test_invalid_item_is_reported_with_index_and_field(item, field, fragment):
 
 
 def test_invalid_rows_are_plenty():
-    assert len(INVALID_ITEMS) >= 30
+    assert len(INVALID_ITEMS) >= 60
 
 
 def test_the_brief_example_message_verbatim():
@@ -246,10 +316,41 @@ NORMALISED = [
 ]
 
 
+# Keys of issue #5, None unless the item sets them.
+VARIANT_KEYS = {"origination_port": None, "credential_name": None, "served_by": None}
+NORMALISED += [
+    ("tls-origination-defaults", {"host": "Secure.example.com", "tls_origination": "yes"}, {
+        "host": "secure.example.com", "ports": [{"number": 80, "protocol": "HTTP"}], "via_gateway": True,
+        "resolution": "DNS", "tls_origination": True, "allowed_sources": None, "addresses": [], "endpoints": [],
+        "origination_port": 443}),
+    ("tls-origination-mutual", {"host": "mtls.example.com", "tls_origination": True, "origination_port": "8443",
+                                "credential_name": "mtls-client", "ports": [{"number": 8080, "protocol": "http"}],
+                                "resolution": "STATIC",
+                                "endpoints": [{"address": "192.0.2.7", "ports": {"https-8443": 9443}}]}, {
+        "host": "mtls.example.com", "ports": [{"number": 8080, "protocol": "HTTP"}], "via_gateway": True,
+        "resolution": "STATIC", "tls_origination": True, "allowed_sources": None, "addresses": [],
+        "endpoints": [{"address": "192.0.2.7", "ports": {"https-8443": 9443}}],
+        "origination_port": 8443, "credential_name": "mtls-client"}),
+    ("wildcard-served-by", {"host": "*.Wikipedia.org", "served_by": "WWW.wikipedia.org",
+                            "ports": [{"number": 443, "protocol": "TLS"}]}, {
+        "host": "*.wikipedia.org", "ports": [{"number": 443, "protocol": "TLS"}], "via_gateway": True,
+        "resolution": "NONE", "tls_origination": False, "allowed_sources": None, "addresses": [], "endpoints": [],
+        "served_by": "www.wikipedia.org"}),
+    ("tcp-cidr-static", {"host": "db.partner.example", "ports": [{"number": 5432, "protocol": "TCP"}],
+                         "addresses": ["203.0.113.0/24"], "resolution": "STATIC",
+                         "endpoints": [{"address": "203.0.113.10"}],
+                         "allowed_sources": {"service_accounts": ["payments/checkout"]}}, {
+        "host": "db.partner.example", "ports": [{"number": 5432, "protocol": "TCP"}], "via_gateway": True,
+        "resolution": "STATIC", "tls_origination": False,
+        "allowed_sources": {"namespaces": [], "service_accounts": ["payments/checkout"]},
+        "addresses": ["203.0.113.0/24"], "endpoints": [{"address": "203.0.113.10", "ports": {}}]}),
+]
+
+
 @pytest.mark.parametrize("item,expected", [row[1:] for row in NORMALISED], ids=[row[0] for row in NORMALISED])
 def test_valid_items_normalise(item, expected):
     assert validate_hosts([item]) == []
-    assert normalize_hosts([item]) == [expected]
+    assert normalize_hosts([item]) == [dict(VARIANT_KEYS, **expected)]
 
 
 def test_normalised_output_is_valid_and_a_fixed_point():
@@ -281,3 +382,46 @@ def test_input_is_not_modified():
     item = {"host": "API.example.com", "ports": [{"number": "443", "protocol": "tls"}]}
     normalize_hosts([item])
     assert item == {"host": "API.example.com", "ports": [{"number": "443", "protocol": "tls"}]}
+
+
+def test_served_by_naming_a_declared_host_is_refused():
+    items = [{"host": "www.wikipedia.org", "ports": [{"number": 443, "protocol": "TLS"}]},
+             {"host": "*.wikipedia.org", "served_by": "www.wikipedia.org",
+              "ports": [{"number": 443, "protocol": "TLS"}]}]
+    errors = validate_hosts(items)
+    assert len(errors) == 1
+    assert errors[0].startswith(VAR + "[1] (host '*.wikipedia.org'): served_by: ")
+    assert VAR + "[0]" in errors[0]
+
+
+def test_two_wildcards_may_share_one_server():
+    items = [{"host": "*.wikipedia.org", "served_by": "www.wikipedia.org",
+              "ports": [{"number": 443, "protocol": "TLS"}]},
+             {"host": "*.wikimedia.org", "served_by": "www.wikipedia.org",
+              "ports": [{"number": 443, "protocol": "TLS"}]}]
+    assert validate_hosts(items) == []
+
+
+def test_key_rules_wait_for_valid_keys():
+    # One broken key, one message: no cascade of rules about the other keys.
+    errors = validate_hosts([{"host": "a.example.com", "tls_origination": "maybe", "credential_name": "c"}])
+    assert len(errors) == 1 and ": tls_origination: must be a boolean" in errors[0]
+
+
+@pytest.mark.parametrize("item", [
+    {"host": "*.example.com", "via_gateway": False, "resolution": "NONE"},
+    {"host": "*.example.com", "via_gateway": False, "resolution": "DYNAMIC_DNS",
+     "ports": [{"number": 8080, "protocol": "HTTP"}]},
+    {"host": "*.example.com", "resolution": "DYNAMIC_DNS", "ports": [{"number": 443, "protocol": "HTTPS"}]},
+    {"host": "*.example.com", "served_by": "www.example.com", "resolution": "NONE",
+     "ports": [{"number": 443, "protocol": "TLS"}, {"number": 8443, "protocol": "HTTPS"}]},
+    {"host": "a.example.com", "tls_origination": True, "ports": [{"number": 80, "protocol": "HTTP"},
+                                                                 {"number": 8080, "protocol": "HTTP2"}]},
+    {"host": "a.example.com", "ports": [{"number": 8443, "protocol": "HTTP"}]},
+    {"host": "a.example.com", "ports": [{"number": 15443, "protocol": "TLS"}]},
+    {"host": "a.example.com", "allowed_sources": {"namespaces": ["payments"]},
+     "ports": [{"number": 443, "protocol": "TLS"}]},
+], ids=["wildcard-direct-none", "wildcard-direct-dynamic-http", "wildcard-gateway-dynamic",
+        "wildcard-served-by", "origination-two-http-ports", "http-on-8443", "tls-on-15443", "tls-sources"])
+def test_supported_variants_are_valid(item):
+    assert validate_hosts([item]) == []

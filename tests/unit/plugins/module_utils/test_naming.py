@@ -41,6 +41,12 @@ def _all_names(owner, host):
         naming.service_entry_name(owner, host),
         naming.gateway_name(owner),
         naming.destination_rule_name(owner),
+        naming.subset_name(host),
+        naming.host_destination_rule_name(owner, host),
+        naming.authorization_policy_name(owner, host),
+        naming.allow_policy_name(owner),
+        naming.deny_policy_name(owner),
+        naming.network_policy_name(owner),
     ]
 
 
@@ -133,11 +139,14 @@ def hosts(draw):
 @given(st.lists(hosts(), min_size=2, max_size=12, unique=True), st.sampled_from(["a", "prod-eu", "Z" * 63]))
 @settings(max_examples=200, deadline=None)
 def test_distinct_hosts_get_distinct_valid_names(host_list, owner):
-    host_list = [h for h in host_list if not validate_hosts([{"host": h, "resolution": "DYNAMIC_DNS"}])]
+    host_list = [h for h in host_list if naming.host_error(h) is None]
     vs = [naming.virtual_service_name(h) for h in host_list]
     se = [naming.service_entry_name(owner, h) for h in host_list]
-    assert len(set(vs)) == len(host_list) and len(set(se)) == len(host_list)
-    for name in vs + se:
+    subsets = [naming.subset_name(h) for h in host_list]
+    policies = [naming.authorization_policy_name(owner, h) for h in host_list]
+    for names in (vs, se, subsets, policies):
+        assert len(set(names)) == len(host_list)
+    for name in vs + se + subsets + policies:
         assert len(name) <= 63 and DNS1123_LABEL.match(name)
 
 

@@ -110,8 +110,10 @@ def test_http_routes_are_named_uniquely_and_tls_tcp_routes_are_not(mixed):
     assert len(names) == len(set(names)) == 8
 
 
-def test_gateway_has_a_server_per_port_with_exactly_its_via_gateway_hosts(mixed):
-    spec = _one(mixed, "Gateway")["spec"]
+def test_gateway_has_a_server_per_port_with_exactly_its_via_gateway_hosts():
+    # The plain form of Istio's basic task; the mutual TLS form (the default)
+    # is in test_render_variants.py.
+    spec = _one(_render(MIXED_HOSTS, gateway_mtls=False), "Gateway")["spec"]
     assert spec["selector"] == {"istio": "egressgateway"}
     servers = {(s["port"]["number"], s["port"]["protocol"]): s for s in spec["servers"]}
     assert {k: v["hosts"] for k, v in servers.items()} == {
@@ -263,4 +265,6 @@ def test_default_settings_are_the_istio_defaults():
     assert resolve_settings({"owner": "o", "namespace": None}) == {
         "owner": "o", "namespace": "istio-system", "api_version": "networking.istio.io/v1",
         "gateway_namespace": "istio-system", "gateway_service": "istio-egressgateway",
-        "gateway_selector": {"istio": "egressgateway"}, "cluster_domain": "cluster.local"}
+        "gateway_selector": {"istio": "egressgateway"}, "cluster_domain": "cluster.local",
+        "gateway_mtls": True, "default_deny": False, "enforce_namespaces": (), "trust_domain": "cluster.local",
+        "control_plane_namespace": "istio-system", "gateway_service_ports": None}

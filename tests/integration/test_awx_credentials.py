@@ -1,0 +1,173 @@
+"""Auth parity with AWX/Controller: the site playbook with nothing but what an
+"OpenShift or Kubernetes API Bearer Token" credential injects.
+
+AWX's injector (awx/main/models/credential/injectors.py,
+``kubernetes_bearer_token``) sets ``K8S_AUTH_HOST`` and ``K8S_AUTH_API_KEY``,
+and, when the credential verifies TLS and has a CA, ``K8S_AUTH_VERIFY_SSL=True``
+plus ``K8S_AUTH_SSL_CA_CERT`` (a file it writes into the job's private data
+dir); otherwise ``K8S_AUTH_VERIFY_SSL=False``. There is no kubeconfig in an
+execution environment, so the runs below have none: HOME is an empty temp dir,
+KUBECONFIG points at a file that does not exist and helpers.playbook drops
+every inherited K8S_AUTH_* variable. The server answers 401 to any request
+without the token and only speaks TLS, so a run that converges proves every
+cluster call took its credentials from the environment.
+
+Survey answers arrive as strings ("true", "443"), so the inventory uses them.
+"""
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from helpers.cluster import install_istio
+from helpers.inventory import write_inventory
+from helpers.playbook import ansible_env, run_playbook
+from k8s_server import start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+ISTIO_CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
+SITE = "meshops.istio_egress.site"
+ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservices")
+
+pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
+
+# What an AWX survey hands over: every answer a string.
+SURVEY_VARS = {
+    "istio_egress_apply": "true",
+    "outbound_policy_mode": "REGISTRY_ONLY",
+    "external_services_prune": "true",
+    "external_services_hosts": [
+        {"host": "httpbin.org", "ports": [{"number": "80", "protocol": "HTTP"}]},
+        {"host": "api.github.com", "ports": [{"number": "443", "protocol": "TLS"}]},
+        {"host": "edition.cnn.com", "ports": [{"number": "80", "protocol": "HTTP"}, {"number": "443", "protocol": "TLS"}],
+         "via_gateway": "true"},
+    ],
+}
+
+
+@pytest.fixture
+def token():
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture
+def cluster(token):
+    """HTTPS only, bearer token required, Istio's CRDs, mesh ConfigMap and egress gateway."""
+    server = start_server(crd_file=str(ISTIO_CRDS), tls=True, token=token)
+    try:
+        server.create_namespace("istio-system")
+        install_istio(server)
+        server.reset_counts()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def awx_job(tmp_path):
+    """An inventory with one cluster (survey-style vars) and an empty HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    inventory = write_inventory(tmp_path, {"cluster-a": dict(SURVEY_VARS)})
+    return inventory, home
+
+
+def credential_env(server, api_key, home, ca_cert=True):
+    """Exactly the variables AWX injects for a Bearer Token credential with
+    "Verify SSL" on, plus an environment with no kubeconfig to fall back to."""
+    env = {
+        "HOME": str(home),
+        "KUBECONFIG": str(home / ".kube" / "config"),  # does not exist: an inherited one must not be used
+        "K8S_AUTH_HOST": server.url,
+        "K8S_AUTH_API_KEY": api_key,
+        "K8S_AUTH_VERIFY_SSL": "True",
+    }
+    if ca_cert:
+        env["K8S_AUTH_SSL_CA_CERT"] = server.ca_file
+    # What ansible-playbook will get: no kubeconfig or context from anywhere.
+    effective = ansible_env(None, env)
+    assert not {"K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT"} & set(effective)
+    assert not os.path.exists(effective["KUBECONFIG"])
+    return env
+
+
+def site(inventory, env, verbosity=0):
+    # Default callback: the text a user reads in the AWX job output.
+    result = run_playbook(SITE, inventory=inventory, kubeconfig=None, env=env, verbosity=verbosity, json_output=False)
+    assert not (Path(env["HOME"]) / ".kube").exists()
+    return result
+
+
+def recap(result, host="cluster-a"):
+    match = re.search(r"^%s\s*:\s*(.*)$" % re.escape(host), result.stdout, re.MULTILINE)
+    assert match, result.stdout[-3000:] + result.stderr[-3000:]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def failure(result):
+    """The text of the failed task's result (one line, or JSON over several lines at -vvv)."""
+    start = result.stdout.find("fatal: [cluster-a]: FAILED!")
+    assert start >= 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout[start:result.stdout.find("PLAY RECAP", start)]
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, token, awx_job):
+    inventory, home = awx_job
+    env = credential_env(cluster, token, home)
+
+    first = site(inventory, env)
+    assert first.rc == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    assert recap(first)["changed"] > 0
+    assert token not in output(first)
+    objects = {plural: cluster.objects(plural, "istio-system") for plural in ISTIO_PLURALS}
+    assert sorted(h for o in objects["serviceentries"] for h in o["spec"]["hosts"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
+    assert sorted(h for o in objects["virtualservices"] for h in o["spec"]["hosts"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
+    assert len(objects["gateways"]) == 1 and len(objects["destinationrules"]) == 1
+    [gateway] = objects["gateways"]
+    # The string ports of the survey became numbers in the objects.
+    assert sorted(s["port"]["number"] for s in gateway["spec"]["servers"]) == [80, 443]
+    [mesh] = [c for c in cluster.objects("configmaps", "istio-system") if c["metadata"]["name"] == "istio"]
+    assert "REGISTRY_ONLY" in mesh["data"]["mesh"]
+    assert cluster.counts()["failed"] == 0  # not one request without the token
+
+    # The rerun at -vvv: nothing to write, and the token is still nowhere in the output.
+    cluster.reset_counts()
+    second = site(inventory, env, verbosity=3)
+    assert second.rc == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    assert recap(second)["changed"] == 0
+    assert cluster.counts()["writes"] == 0
+    assert cluster.counts()["failed"] == 0
+    assert token not in output(second)
+
+
+def test_wrong_token_fails_with_401_and_writes_nothing(cluster, token, awx_job):
+    inventory, home = awx_job
+    wrong = secrets.token_urlsafe(32)
+    result = site(inventory, credential_env(cluster, wrong, home), verbosity=3)
+    assert result.rc != 0
+    assert recap(result)["failed"] == 1
+    fatal = failure(result)
+    assert "401" in fatal and "Unauthorized" in fatal, result.stdout[-4000:]
+    counts = cluster.counts()
+    assert counts["writes"] == 0 and counts["failed"] >= 1
+    assert all(r["status"] == 401 for r in cluster.requests)
+    assert wrong not in output(result) and token not in output(result)
+
+
+def test_verify_ssl_without_the_ca_fails_on_certificate_verification(cluster, token, awx_job):
+    inventory, home = awx_job
+    result = site(inventory, credential_env(cluster, token, home, ca_cert=False))
+    assert result.rc != 0
+    assert recap(result)["failed"] == 1
+    fatal = failure(result)
+    assert "CERTIFICATE_VERIFY_FAILED" in fatal, result.stdout[-4000:]
+    # The TLS handshake failed: the server never saw a request, let alone a write.
+    assert cluster.requests == []
+    assert token not in output(result)
+
