@@ -17,8 +17,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
     VAR_NAME, normalize_hosts, validate_hosts,
 )
+from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import input_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
-    combination_errors, gateway_port_errors, needed_ports, rendered_ports, warnings,
+    gateway_port_errors, needed_ports, rendered_ports, warnings,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils.render import (
     render, resolve_settings, validate_settings,
@@ -30,21 +31,10 @@ def _fail(what, errors):
         what, len(errors), "" if len(errors) == 1 else "s", "\n- ".join(errors)))
 
 
-def _all_errors(hosts, resolved, var_name):
-    """Host, setting and host-under-settings errors: the user fixes
-    everything in one pass."""
-    host_errors = validate_hosts(hosts, var_name=var_name)
-    setting_errors = validate_settings(resolved)
-    errors = host_errors + setting_errors
-    if not errors:
-        errors = combination_errors(normalize_hosts(hosts), resolved, var_name)
-    return errors
-
-
 def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None):
     if settings is None:
         return validate_hosts(hosts, var_name=var_name)
-    return _all_errors(hosts, resolve_settings(dict(settings)), var_name)
+    return input_errors(hosts, resolve_settings(dict(settings)), var_name)
 
 
 def normalize_egress_hosts(hosts, var_name=VAR_NAME):
@@ -61,16 +51,10 @@ def render_egress(hosts, settings=None, var_name=VAR_NAME, **overrides):
     merged = dict(settings or {})
     merged.update(overrides)
     resolved = resolve_settings(merged)
-    errors = _all_errors(hosts, resolved, var_name)
+    errors = input_errors(hosts, resolved, var_name)
     if errors:
         _fail("cannot render the egress objects", errors)
-    hosts = normalize_hosts(hosts)
-    if resolved["gateway_service_ports"] is not None:
-        # The gateway Service's ports are known: refuse what it cannot carry.
-        errors = gateway_port_errors(needed_ports(hosts), resolved["gateway_service_ports"])
-        if errors:
-            _fail("the egress gateway Service cannot carry these hosts", errors)
-    return render(hosts, resolved)
+    return render(normalize_hosts(hosts), resolved)
 
 
 def egress_gateway_port_errors(data, gateway_ports, var_name=VAR_NAME):
@@ -84,11 +68,16 @@ def egress_gateway_port_errors(data, gateway_ports, var_name=VAR_NAME):
     return gateway_port_errors(needed_ports(normalize_egress_hosts(data, var_name)), gateway_ports)
 
 
+def egress_gateway_ports(hosts, var_name=VAR_NAME):
+    needed = needed_ports(normalize_egress_hosts(hosts, var_name))
+    return [{"number": number, "protocol": protocol} for number, (protocol, unused) in sorted(needed.items())]
+
+
 def egress_warnings(hosts, settings=None, var_name=VAR_NAME, **overrides):
     merged = dict(settings or {})
     merged.update(overrides)
     resolved = resolve_settings(merged)
-    errors = _all_errors(hosts, resolved, var_name)
+    errors = input_errors(hosts, resolved, var_name)
     if errors:
         _fail("cannot check the egress hosts", errors)
     return warnings(normalize_hosts(hosts), resolved)
@@ -101,5 +90,6 @@ class FilterModule(object):
             "normalize_egress_hosts": normalize_egress_hosts,
             "render_egress": render_egress,
             "egress_gateway_port_errors": egress_gateway_port_errors,
+            "egress_gateway_ports": egress_gateway_ports,
             "egress_warnings": egress_warnings,
         }

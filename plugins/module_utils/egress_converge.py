@@ -16,8 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import VAR_NAME, normalize_hosts, validate_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import combination_errors, gateway_port_errors, needed_ports
 from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings, validate_settings
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import desired_from_options
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import run as merge_virtual_services
@@ -29,9 +30,23 @@ class InputError(Exception):
     """Invalid input; nothing was read or written."""
 
 
+def input_errors(hosts, settings, var_name=VAR_NAME):
+    """Every error of ``hosts`` under the resolved ``settings``, in the order a
+    user fixes them: the items and settings, then their combinations, then
+    what the egress gateway Service (when its ports are known) cannot carry."""
+    errors = validate_hosts(hosts, var_name=var_name) + validate_settings(settings)
+    if errors:
+        return errors
+    normalized = normalize_hosts(hosts)
+    errors = combination_errors(normalized, settings, var_name)
+    if not errors and settings["gateway_service_ports"] is not None:
+        errors = gateway_port_errors(needed_ports(normalized), settings["gateway_service_ports"])
+    return errors
+
+
 def _render(params):
     settings = resolve_settings(dict(params["settings"] or {}, owner=params["owner"]))
-    errors = validate_hosts(params["hosts"]) + validate_settings(settings)
+    errors = input_errors(params["hosts"], settings)
     if errors:
         raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(errors), "\n- ".join(errors)))
     rendered = render(normalize_hosts(params["hosts"]), settings)
@@ -93,4 +108,5 @@ def converge(params, connect, check_mode=False, want_diff=False):
         summary.update(created=len(objects["created"]), updated=len(objects["updated"]), unchanged=objects["unchanged"],
                        pruned=len(objects["deleted"]), virtual_services=result["virtual_services"])
     result["summary"] = summary
+    result["warnings"] = rendered["warnings"]
     return result

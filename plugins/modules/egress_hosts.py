@@ -180,6 +180,8 @@ def main():
         result = converge(module.params, lambda: Cluster(module), module.check_mode, module._diff)
     except (InputError, ApiError, PlanError, MergeError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
     module.exit_json(**result)
 
 

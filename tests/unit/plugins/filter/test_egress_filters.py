@@ -21,7 +21,12 @@ BAD_HOSTS = [{"host": "api..github.com"}, {"host": "ok.example.com", "gateway": 
 
 def test_filters_are_registered():
     assert set(FILTERS) == {"validate_egress_hosts", "normalize_egress_hosts", "render_egress",
-                            "egress_gateway_port_errors", "egress_warnings"}
+                            "egress_gateway_port_errors", "egress_gateway_ports", "egress_warnings"}
+
+
+def test_gateway_ports_are_the_via_gateway_ports_with_the_gateway_protocol():
+    hosts = HOSTS + [{"host": "direct.example.com", "via_gateway": False, "ports": [{"number": 8080, "protocol": "HTTP"}]}]
+    assert FILTERS["egress_gateway_ports"](hosts) == [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]
 
 
 @pytest.mark.parametrize("hosts", [HOSTS, BAD_HOSTS, [], "not a list"])
