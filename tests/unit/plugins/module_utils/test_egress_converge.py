@@ -65,3 +65,9 @@ def test_bad_settings_are_reported_with_the_hosts(tmp_path):
 def test_check_mode_render_writes_nothing(tmp_path):
     result = converge(params(tmp_path), no_cluster, check_mode=True)
     assert result["changed"] and not (tmp_path / "out").exists()
+
+
+def test_warnings_come_back_with_the_result(tmp_path):
+    hosts = [{"host": "db.example.com", "ports": [{"number": 5432, "protocol": "TCP"}]}]
+    result = converge(params(tmp_path, hosts=hosts), no_cluster)
+    assert any("'db.example.com'" in w and "no addresses" in w for w in result["warnings"])
