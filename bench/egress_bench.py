@@ -37,13 +37,14 @@ VERBS = ("discovery", "get", "list", "create", "update", "patch", "delete")
 
 def make_hosts(n, changed=0):
     """N hosts, every third one TLS on 443, the rest HTTP on 80; ``changed``
-    of them get an extra port (a real change to the rendered objects)."""
+    of them also get the other one of those ports (a real change to the
+    rendered objects, on ports the gateway Service exposes)."""
     hosts = []
     for i in range(n):
         tls = i % 3 == 2
         ports = [{"number": 443, "protocol": "TLS"}] if tls else [{"number": 80, "protocol": "HTTP"}]
         if i < changed:
-            ports = ports + [{"number": 8443 if tls else 8080, "protocol": "TLS" if tls else "HTTP"}]
+            ports = ports + [{"number": 80, "protocol": "HTTP"} if tls else {"number": 443, "protocol": "TLS"}]
         hosts.append({"host": "svc-%04d.example.com" % i, "ports": ports})
     return hosts
 

@@ -12,4 +12,4 @@ ansible-lint --offline
 echo "== ansible-test sanity"
 bash scripts/sanity.sh
 echo "== pytest: unit, test API server, integration (against the installed collection)"
-MESHOPS_COLLECTIONS_PATH="$PWD/.collections" pytest tests -p no:cacheprovider -q "$@"
+MESHOPS_COLLECTIONS_PATH="$PWD/.collections" pytest tests -p no:cacheprovider -q -n 2 "$@"
