@@ -8,7 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== yamllint"
 yamllint .
 echo "== ansible-lint (production profile)"
-ansible-lint --offline
+ANSIBLE_COLLECTIONS_PATH="$PWD/.collections" ansible-lint --offline
 echo "== ansible-test sanity"
 bash scripts/sanity.sh
 echo "== pytest: unit, test API server, integration (against the installed collection)"

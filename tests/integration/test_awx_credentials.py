@@ -12,8 +12,10 @@ every inherited K8S_AUTH_* variable. The server answers 401 to any request
 without the token and only speaks TLS, so a run that converges proves every
 cluster call took its credentials from the environment.
 
-Survey answers arrive as strings ("true", "443"), so the inventory uses them.
+The survey answers (docs/awx-survey.json defaults) go in as extra vars, as
+strings, the way AWX passes them; the inventory gives the ports as strings.
 """
+import json
 import os
 import re
 import secrets
@@ -33,18 +35,23 @@ ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservi
 
 pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
 
-# What an AWX survey hands over: every answer a string.
-SURVEY_VARS = {
-    "istio_egress_apply": "true",
-    "outbound_policy_mode": "REGISTRY_ONLY",
-    "external_services_prune": "true",
-    "external_services_hosts": [
-        {"host": "httpbin.org", "ports": [{"number": "80", "protocol": "HTTP"}]},
-        {"host": "api.github.com", "ports": [{"number": "443", "protocol": "TLS"}]},
-        {"host": "edition.cnn.com", "ports": [{"number": "80", "protocol": "HTTP"}, {"number": "443", "protocol": "TLS"}],
-         "via_gateway": "true"},
-    ],
-}
+SURVEY = ROOT / "docs" / "awx-survey.json"
+# Inventory data as a project-sourced inventory would give it, with the ports
+# as strings (the form a survey or a text field gives them).
+HOSTS = [
+    {"host": "httpbin.org", "ports": [{"number": "80", "protocol": "HTTP"}]},
+    {"host": "api.github.com", "ports": [{"number": "443", "protocol": "TLS"}]},
+    {"host": "edition.cnn.com", "ports": [{"number": "80", "protocol": "HTTP"}, {"number": "443", "protocol": "TLS"}],
+     "via_gateway": "true"},
+]
+
+
+def survey_answers(**changes):
+    """The extra vars AWX passes for docs/awx-survey.json's default answers: all strings."""
+    answers = {question["variable"]: question["default"] for question in json.loads(SURVEY.read_text())["spec"]}
+    answers.update(changes)
+    assert all(isinstance(value, str) for value in answers.values())
+    return answers
 
 
 @pytest.fixture
@@ -67,10 +74,10 @@ def cluster(token):
 
 @pytest.fixture
 def awx_job(tmp_path):
-    """An inventory with one cluster (survey-style vars) and an empty HOME."""
+    """An inventory with one cluster (ports as strings) and an empty HOME."""
     home = tmp_path / "home"
     home.mkdir()
-    inventory = write_inventory(tmp_path, {"cluster-a": dict(SURVEY_VARS)})
+    inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": HOSTS}})
     return inventory, home
 
 
@@ -93,9 +100,10 @@ def credential_env(server, api_key, home, ca_cert=True):
     return env
 
 
-def site(inventory, env, verbosity=0):
+def site(inventory, env, verbosity=0, answers=None):
     # Default callback: the text a user reads in the AWX job output.
-    result = run_playbook(SITE, inventory=inventory, kubeconfig=None, env=env, verbosity=verbosity, json_output=False)
+    result = run_playbook(SITE, inventory=inventory, extra_vars=answers or survey_answers(), kubeconfig=None, env=env,
+                          verbosity=verbosity, json_output=False)
     assert not (Path(env["HOME"]) / ".kube").exists()
     return result
 
@@ -130,7 +138,7 @@ def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, 
     assert sorted(h for o in objects["virtualservices"] for h in o["spec"]["hosts"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
     assert len(objects["gateways"]) == 1 and len(objects["destinationrules"]) == 1
     [gateway] = objects["gateways"]
-    # The string ports of the survey became numbers in the objects.
+    # The string ports became numbers in the objects.
     assert sorted(s["port"]["number"] for s in gateway["spec"]["servers"]) == [80, 443]
     [mesh] = [c for c in cluster.objects("configmaps", "istio-system") if c["metadata"]["name"] == "istio"]
     assert "REGISTRY_ONLY" in mesh["data"]["mesh"]
@@ -144,6 +152,15 @@ def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, 
     assert cluster.counts()["writes"] == 0
     assert cluster.counts()["failed"] == 0
     assert token not in output(second)
+
+    # The survey's "false" is a string too: with prune "false" a host removed from
+    # the inventory keeps its objects.
+    cluster.reset_counts()
+    inventory.write_text(inventory.read_text().replace("httpbin.org", "postman-echo.com"))
+    third = site(inventory, env, answers=survey_answers(external_services_prune="false"))
+    assert third.rc == 0, third.stdout[-4000:] + third.stderr[-4000:]
+    assert cluster.counts()["delete"] == 0
+    assert "httpbin.org" in [h for o in cluster.objects("serviceentries", "istio-system") for h in o["spec"]["hosts"]]
 
 
 def test_wrong_token_fails_with_401_and_writes_nothing(cluster, token, awx_job):
