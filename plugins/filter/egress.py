@@ -21,9 +21,7 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_conver
 from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
     gateway_port_errors, needed_ports, rendered_ports, warnings,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import (
-    render, resolve_settings, validate_settings,
-)
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings
 
 
 def _fail(what, errors):

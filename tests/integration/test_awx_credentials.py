@@ -187,4 +187,3 @@ def test_verify_ssl_without_the_ca_fails_on_certificate_verification(cluster, to
     # The TLS handshake failed: the server never saw a request, let alone a write.
     assert cluster.requests == []
     assert token not in output(result)
-

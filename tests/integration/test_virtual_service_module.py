@@ -46,7 +46,7 @@ def play(server, tmp_path, *tasks, check=False, diff=False, name="play.yml"):
     path.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": body}]))
     result = run_playbook(path, kubeconfig=server.kubeconfig, check=check, diff=diff)
     assert result.stats, result.stdout[-3000:] + result.stderr[-3000:]
-    return result, [outcome for _, _, outcome in result.task_results()]
+    return result, [outcome for _task, _host, outcome in result.task_results()]
 
 
 def live(server, name=NAME):
@@ -66,7 +66,7 @@ def seed_team_object(server, name=NAME, routes=(TEAM_ROUTE, TEAM_CATCH_ALL)):
 
 
 def test_create_then_rerun_costs_one_get_and_no_write(k8s_server, tmp_path):
-    _, [first] = play(k8s_server, tmp_path, single())
+    _result, [first] = play(k8s_server, tmp_path, single())
     assert (first["changed"], first["operation"], first["routes_added"]) == (True, "create", ["http:eu1-mesh-80"])
     obj = live(k8s_server)
     assert obj["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "meshops.istio_egress", "egress.meshops.io/owner": "eu1"}
@@ -74,7 +74,7 @@ def test_create_then_rerun_costs_one_get_and_no_write(k8s_server, tmp_path):
     assert k8s_server.counts()["writes"] == 1
 
     k8s_server.reset_counts()
-    _, [again] = play(k8s_server, tmp_path, single())
+    _result, [again] = play(k8s_server, tmp_path, single())
     counts = k8s_server.counts()
     assert (again["changed"], again["operation"]) == (False, "none")
     assert (counts["get"], counts["list"], counts["writes"], counts["dry_run"]) == (1, 0, 0, 0), counts
@@ -91,7 +91,7 @@ def test_merge_into_a_team_object_check_mode_then_diff(k8s_server, tmp_path):
     assert live(k8s_server) == before
     assert result.changed() == 1
 
-    _, [applied] = play(k8s_server, tmp_path, single(), diff=True)
+    _result, [applied] = play(k8s_server, tmp_path, single(), diff=True)
     obj = live(k8s_server)
     assert route_names(obj) == ["team-retries", "eu1-mesh-80", "team-default"]  # before the catch-all
     assert obj["metadata"]["labels"] == {"team": "payments"}  # a team's object never gets our labels
@@ -101,7 +101,7 @@ def test_merge_into_a_team_object_check_mode_then_diff(k8s_server, tmp_path):
         assert "resourceVersion" not in diff["before"]["metadata"] and ANN not in diff["before"]["metadata"].get("annotations", {})
     assert applied["diff"]["after"]["spec"] == obj["spec"]
 
-    _, [removed] = play(k8s_server, tmp_path, {"name": NAME, "namespace": NS, "owner": "eu1", "state": "absent"})
+    _result, [removed] = play(k8s_server, tmp_path, {"name": NAME, "namespace": NS, "owner": "eu1", "state": "absent"})
     obj = live(k8s_server)
     assert (removed["operation"], route_names(obj)) == ("update", ["team-retries", "team-default"])
     assert ANN not in obj["metadata"].get("annotations", {}) and obj["spec"]["gateways"] == ["mesh"]
@@ -110,7 +110,7 @@ def test_merge_into_a_team_object_check_mode_then_diff(k8s_server, tmp_path):
 def test_invalid_routes_fail_before_any_request_and_the_schema_catches_the_rest_in_check_mode(k8s_server, tmp_path):
     typo = single(routes=[{"name": "r", "match": [{"gateway": ["mesh"]}], "route": route("x")["route"]}])
     schema = single(routes=[route("r", retries={"attempts": "three"})])
-    _, [local, remote] = play(k8s_server, tmp_path, typo, schema, check=True)
+    _result, [local, remote] = play(k8s_server, tmp_path, typo, schema, check=True)
     assert local["failed"] and "http[0].match[0]: unknown key 'gateway' (did you mean 'gateways'?)" in local["msg"]
     assert remote["failed"] and "attempts" in remote["msg"], remote["msg"]
     assert k8s_server.counts()["writes"] == 0 and live(k8s_server) is None
@@ -129,7 +129,7 @@ def test_stale_resource_version_is_re_read_and_re_merged(k8s_server, tmp_path):
     team = k8s_server.request("GET", VS_PATH + "/" + NAME)
     team["spec"]["http"].insert(0, TEAM_ROUTE)
     k8s_server.request("PUT", VS_PATH + "/" + NAME, team)
-    _, [merged] = runner.result(timeout=120)
+    _result, [merged] = runner.result(timeout=120)
     assert merged["changed"] and merged["routes_added"] == ["http:eu1-mesh-80"]
     assert route_names(live(k8s_server)) == ["team-retries", "eu1-mesh-80", "team-default"]
     calls = [(r["verb"], r["status"]) for r in k8s_server.requests if r["verb"] in ("get", "update")]
@@ -140,7 +140,7 @@ def test_create_racing_another_creator_merges_into_its_object(k8s_server, tmp_pa
     seed_team_object(k8s_server)
     k8s_server.reset_counts()
     k8s_server.inject_fault({"verb": "get", "name": NAME}, status=404)  # as if it appeared after our GET
-    _, [merged] = play(k8s_server, tmp_path, single())
+    _result, [merged] = play(k8s_server, tmp_path, single())
     assert merged["operation"] == "update"
     assert route_names(live(k8s_server)) == ["team-retries", "eu1-mesh-80", "team-default"]
     calls = [(r["verb"], r["status"]) for r in k8s_server.requests if r["verb"] != "discovery"]
@@ -151,7 +151,7 @@ def test_a_conflict_that_never_ends_fails_clearly_and_writes_nothing(k8s_server,
     seed_team_object(k8s_server)
     k8s_server.reset_counts()
     k8s_server.inject_fault({"verb": "update", "name": NAME}, status=409, times=None)
-    _, [failed] = play(k8s_server, tmp_path, single(conflict_retries=2))
+    _result, [failed] = play(k8s_server, tmp_path, single(conflict_retries=2))
     assert failed["failed"] and "still conflicting after 2 retries" in failed["msg"], failed["msg"]
     counts = k8s_server.counts()
     assert (counts["get"], counts["update"], counts["writes"]) == (3, 3, 0), counts
@@ -166,11 +166,11 @@ def _batch(count, owner="eu1", prune=False, offset=0):
 
 
 def test_batch_no_op_over_50_costs_one_list_and_no_write(k8s_server, tmp_path):
-    _, [created] = play(k8s_server, tmp_path, _batch(50))
+    _result, [created] = play(k8s_server, tmp_path, _batch(50))
     assert created["counts"] == {"create": 50, "update": 0, "delete": 0, "none": 0}
     assert created["routes_added"][0] == "istio-system/svc-000: tls:mesh:443:svc-000.example.com"
     k8s_server.reset_counts()
-    _, [again] = play(k8s_server, tmp_path, _batch(50))
+    _result, [again] = play(k8s_server, tmp_path, _batch(50))
     counts = k8s_server.counts()
     print("batch no-op over 50 VirtualServices:", counts)
     assert (again["changed"], again["counts"]["none"]) == (False, 50)
@@ -179,10 +179,10 @@ def test_batch_no_op_over_50_costs_one_list_and_no_write(k8s_server, tmp_path):
 
 def test_batch_prune_releases_only_this_owners_routes(k8s_server, tmp_path):
     seed_team_object(k8s_server, name="svc-002", routes=[TEAM_ROUTE])
-    _, [_, first] = play(k8s_server, tmp_path, _batch(1, owner="us1", offset=5), _batch(3))
+    _result, [_unused, first] = play(k8s_server, tmp_path, _batch(1, owner="us1", offset=5), _batch(3))
     assert first["counts"] == {"create": 2, "update": 1, "delete": 0, "none": 0}
     k8s_server.reset_counts()
-    _, [pruned] = play(k8s_server, tmp_path, _batch(1, prune=True), diff=True)
+    _result, [pruned] = play(k8s_server, tmp_path, _batch(1, prune=True), diff=True)
     assert pruned["counts"] == {"create": 0, "update": 1, "delete": 1, "none": 1}, pruned["results"]
     names = sorted(obj["metadata"]["name"] for obj in k8s_server.objects("virtualservices", NS))
     assert names == ["svc-000", "svc-002", "svc-005"]  # ours gone, the team's and us1's kept
@@ -209,7 +209,7 @@ def test_eight_concurrent_playbooks_merging_into_one_object_lose_no_route(k8s_se
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(synchronised, range(8)))
-    failures = [out.get("msg") for _, [out] in outcomes if out.get("failed")]
+    failures = [out.get("msg") for _result, [out] in outcomes if out.get("failed")]
     assert not failures, failures
     obj = live(k8s_server)
     conflicts = sum(1 for r in k8s_server.requests if r["verb"] in ("create", "update") and r["status"] == 409)
@@ -220,6 +220,6 @@ def test_eight_concurrent_playbooks_merging_into_one_object_lose_no_route(k8s_se
 
     # Every owner lets go in turn: the object stays while a route is left, then goes.
     absent = {"name": NAME, "namespace": NS, "owner": "team-{{ item }}", "state": "absent"}
-    _, [released] = play(k8s_server, tmp_path, (absent, {"loop": list(range(8))}), name="release.yml")
+    _result, [released] = play(k8s_server, tmp_path, (absent, {"loop": list(range(8))}), name="release.yml")
     assert [r.get("operation") for r in released["results"]] == ["update"] * 7 + ["delete"], released["results"]
     assert live(k8s_server) is None

@@ -65,7 +65,7 @@ def test_inventory_is_valid_and_covers_every_kind():
 
 
 @pytest.mark.parametrize("owner,api_version", CASES, ids=["{0}-{1}".format(i, v.rpartition("/")[2])
-                                                          for i, (_, v) in enumerate(CASES)])
+                                                          for i, (_label, v) in enumerate(CASES)])
 def test_every_rendered_object_passes_istio_schema_strictly(crds, owner, api_version):
     failures = {}
     for obj in rendered_objects(owner, api_version):
@@ -147,8 +147,8 @@ def _deny_policy():
 @pytest.mark.parametrize("change,expected", [
     # What Istio's schema refuses in the policies we write, so the test above can fail.
     (lambda spec: spec.update(action="PERMIT"), "spec.action"),
-    (lambda spec: spec.update(rules=[{"from": [{"source": {"serviceAccounts": ["ci/runner"],
-                                                            "principals": ["cluster.local/ns/ci/sa/runner"]}}]}]),
+    (lambda spec: spec.update(rules=[{"from": [{"source": {
+        "serviceAccounts": ["ci/runner"], "principals": ["cluster.local/ns/ci/sa/runner"]}}]}]),
      "Cannot set serviceAccounts with namespaces or principals"),
     (lambda spec: spec.update(targetRef={"kind": "Gateway", "name": "x"}), "targetRef"),
 ])

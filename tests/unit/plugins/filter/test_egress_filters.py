@@ -110,7 +110,7 @@ def test_filters_work_in_real_templating(tmp_path):
     playbook.write_text(PLAYBOOK)
     result = run_playbook(playbook)
     assert result.rc == 0, result.stderr
-    by_name = {name: res for name, _, res in result.task_results()}
+    by_name = {name: res for name, _host, res in result.task_results()}
     rendered = json.loads(by_name["render"]["msg"])
     assert rendered["summary"]["via_gateway"] == 2
     assert rendered == json.loads(json.dumps(render(normalize_hosts(

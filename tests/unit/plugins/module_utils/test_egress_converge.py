@@ -12,8 +12,8 @@ HOSTS = [
 ]
 
 
-def params(tmp_path, hosts=HOSTS, **extra):
-    base = {"hosts": hosts, "owner": "eu1", "settings": {}, "prune": True, "prune_scope": [],
+def params(tmp_path, hosts=None, **extra):
+    base = {"hosts": HOSTS if hosts is None else hosts, "owner": "eu1", "settings": {}, "prune": True, "prune_scope": [],
             "render_dir": str(tmp_path / "out"), "conflict_retries": 5}
     base.update(extra)
     return base

@@ -364,7 +364,8 @@ def test_normalised_values_are_plain_types():
     [item] = normalize_hosts([{"host": "a.example.com", "ports": [{"number": "8443", "protocol": "https"}],
                                "via_gateway": "yes"}])
     port = item["ports"][0]
-    assert type(port["number"]) is int and type(item["via_gateway"]) is bool and type(port["protocol"]) is str
+    # exact types: a bool is an int too, and "443" must have become 443
+    assert [type(port["number"]), type(item["via_gateway"]), type(port["protocol"])] == [int, bool, str]
 
 
 def test_normalize_refuses_invalid_input_with_all_errors():

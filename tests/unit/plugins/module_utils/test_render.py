@@ -58,7 +58,7 @@ def test_every_mesh_route_goes_to_the_egress_gateway_with_an_existing_subset(mix
     assert _one(mixed, "DestinationRule")["spec"]["host"] == GATEWAY_FQDN
     seen = 0
     for vs in mixed["virtual_services"]:
-        for _, route in _routes(vs):
+        for _kind, route in _routes(vs):
             [match] = route["match"]
             if match["gateways"] != ["mesh"]:
                 continue
@@ -89,7 +89,7 @@ def test_every_gateway_route_goes_to_the_external_host_on_the_same_port(mixed):
 
 
 def test_route_kind_follows_the_protocol(mixed):
-    kinds = {vs["hosts"][0]: sorted({kind for kind, _ in _routes(vs)}) for vs in mixed["virtual_services"]}
+    kinds = {vs["hosts"][0]: sorted({kind for kind, _route in _routes(vs)}) for vs in mixed["virtual_services"]}
     assert kinds == {
         "httpbin.org": ["http"], "edition.cnn.com": ["http", "tls"], "api.github.com": ["tls"],
         "grpc.example.com": ["http"], "h2.example.com": ["http"], "secure.example.com": ["tls"],
@@ -195,18 +195,24 @@ def test_settings_reach_every_object():
     assert _one(result, "DestinationRule")["spec"]["host"] == fqdn
     assert _one(result, "Gateway")["spec"]["selector"] == {"app": "my-egress"}
     mesh_targets = {r["route"][0]["destination"]["host"] for vs in result["virtual_services"]
-                    for _, r in _routes(vs) if r["match"][0]["gateways"] == ["mesh"]}
+                    for _kind, r in _routes(vs) if r["match"][0]["gateways"] == ["mesh"]}
     assert mesh_targets == {fqdn}
     assert {vs["namespace"] for vs in result["virtual_services"]} == {"egress"}
 
 
+def _owned(rendered):
+    return {(o["kind"], o["metadata"]["name"]) for o in rendered["objects"]}
+
+
+def _http_names(rendered):
+    return {x["name"] for vs in rendered["virtual_services"] for x in vs.get("http", [])}
+
+
 def test_two_owners_never_share_an_owned_object_but_share_virtual_services():
     first, second = _render(EXAMPLE_HOSTS, owner="a"), _render(EXAMPLE_HOSTS, owner="b")
-    owned = lambda r: {(o["kind"], o["metadata"]["name"]) for o in r["objects"]}  # noqa: E731
-    assert not owned(first) & owned(second)
+    assert not _owned(first) & _owned(second)
     assert [vs["name"] for vs in first["virtual_services"]] == [vs["name"] for vs in second["virtual_services"]]
-    http_names = lambda r: {x["name"] for vs in r["virtual_services"] for x in vs.get("http", [])}  # noqa: E731
-    assert not http_names(first) & http_names(second)
+    assert not _http_names(first) & _http_names(second)
 
 
 def test_output_does_not_depend_on_input_order():

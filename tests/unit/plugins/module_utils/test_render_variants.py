@@ -297,8 +297,8 @@ def test_default_deny_is_an_allow_policy_without_rules():
     policies = _policies(result)
     deny = policies.pop(naming.deny_policy_name("prod-eu"))
     assert deny["spec"] == {"selector": {"matchLabels": {"istio": "egressgateway"}}, "action": "ALLOW"}
-    assert set(policies) == {naming.authorization_policy_name("prod-eu", h) for h in ("api.github.com",
-                                                                                        "db.example.com")}
+    expected = {naming.authorization_policy_name("prod-eu", h) for h in ("api.github.com", "db.example.com")}
+    assert set(policies) == expected
     assert any("'httpbin.org': no allowed_sources" in w for w in result["warnings"])
     only_deny = _kind(_render([{"host": "httpbin.org"}], default_deny=True), "AuthorizationPolicy")
     assert [p["metadata"]["name"] for p in only_deny] == [naming.deny_policy_name("prod-eu")]
