@@ -49,6 +49,13 @@ def egress_gateway_istioctl_argv(binary, files, kubeconfig=None, context=None):
         raise AnsibleFilterError(str(exc))
 
 
+def egress_gateway_token_kubeconfig(host, api_key, ca_cert=None, verify_ssl=True):
+    try:
+        return gateway.token_kubeconfig(host, api_key, ca_cert or None, verify_ssl)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 def egress_gateway_manager(deployment):
     return gateway.manager(deployment)
 
@@ -72,6 +79,7 @@ class FilterModule(object):
             "egress_gateway_istio_operator": egress_gateway_istio_operator,
             "egress_gateway_helm_values": egress_gateway_helm_values,
             "egress_gateway_istioctl_argv": egress_gateway_istioctl_argv,
+            "egress_gateway_token_kubeconfig": egress_gateway_token_kubeconfig,
             "egress_gateway_manager": egress_gateway_manager,
             "egress_gateway_expected_manager": egress_gateway_expected_manager,
             "egress_gateway_prune_scope": egress_gateway_prune_scope,

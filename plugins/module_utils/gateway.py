@@ -373,6 +373,34 @@ def istioctl_install_argv(binary, files, kubeconfig=None, context=None):
     return argv
 
 
+def token_kubeconfig(host, api_key, ca_cert=None, verify_ssl=True):
+    """A kubeconfig for a Bearer Token credential (K8S_AUTH_HOST/API_KEY/
+    SSL_CA_CERT/VERIFY_SSL, what AWX injects), for tools that read only
+    kubeconfigs, like istioctl. The token is in the result: write it 0600."""
+    if not host or not api_key:
+        raise ValueError("a kubeconfig for istioctl needs both K8S_AUTH_HOST and K8S_AUTH_API_KEY")
+    cluster = {"server": host}
+    if ca_cert:
+        cluster["certificate-authority"] = ca_cert
+    if not _truthy(verify_ssl):
+        cluster["insecure-skip-tls-verify"] = True
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "ansible", "cluster": cluster}],
+        "users": [{"name": "ansible", "user": {"token": api_key}}],
+        "contexts": [{"name": "ansible", "context": {"cluster": "ansible", "user": "ansible"}}],
+        "current-context": "ansible",
+    }
+
+
+def _truthy(value):
+    """K8S_AUTH_VERIFY_SSL arrives as a string ("True", "false", "no", "0")."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "0", "n", "f", "")
+    return bool(value)
+
+
 def manager(deployment):
     """Who installed a live gateway Deployment: ``manifest/<owner>`` (this
     collection), ``helm/<release>``, ``istioctl``, ``other``, or ``absent``."""

@@ -196,6 +196,29 @@ def test_istioctl_argv(files, argv):
     assert gateway.istioctl_install_argv("istioctl", files) == argv
 
 
+@pytest.mark.parametrize("ca_cert,verify_ssl,cluster", [
+    ("/ca.pem", "True", {"server": "https://k:6443", "certificate-authority": "/ca.pem"}),
+    (None, True, {"server": "https://k:6443"}),
+    (None, "False", {"server": "https://k:6443", "insecure-skip-tls-verify": True}),
+    (None, "no", {"server": "https://k:6443", "insecure-skip-tls-verify": True}),
+    (None, False, {"server": "https://k:6443", "insecure-skip-tls-verify": True}),
+])
+def test_token_kubeconfig_uses_the_token_and_the_ca(ca_cert, verify_ssl, cluster):
+    config = gateway.token_kubeconfig("https://k:6443", "s3cret", ca_cert, verify_ssl)
+    [context] = config["contexts"]
+    assert config["current-context"] == context["name"]
+    [entry] = [c for c in config["clusters"] if c["name"] == context["context"]["cluster"]]
+    [user] = [u for u in config["users"] if u["name"] == context["context"]["user"]]
+    assert entry["cluster"] == cluster
+    assert user["user"] == {"token": "s3cret"}
+
+
+@pytest.mark.parametrize("host,api_key", [("", "t"), ("https://k", ""), (None, None)])
+def test_token_kubeconfig_needs_host_and_token(host, api_key):
+    with pytest.raises(ValueError, match="K8S_AUTH_HOST and K8S_AUTH_API_KEY"):
+        gateway.token_kubeconfig(host, api_key)
+
+
 def _deployment(labels=None, annotations=None):
     return {"metadata": {"name": "istio-egressgateway", "labels": labels or {}, "annotations": annotations or {}}}
 
