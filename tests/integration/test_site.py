@@ -145,3 +145,28 @@ def test_invalid_inventory_fails_listing_every_error_with_no_request(cluster, tm
         assert fragment in message
     assert cluster.counts().get("writes", 0) == 0
     assert sum(v for k, v in cluster.counts().items() if k != "writes") == 0
+
+
+def test_a_normal_run_prints_a_short_summary_and_v_the_objects(cluster, tmp_path):
+    hosts = [{"host": "svc-%02d.example.com" % i} for i in range(40)]
+    inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": hosts}})
+    # The default callback: what a user (or an AWX job page) reads.
+    normal = run_playbook(SITE, inventory=inventory, kubeconfig=cluster.kubeconfig, json_output=False)
+    assert normal.rc == 0, normal.stdout[-3000:] + normal.stderr
+    # The summary says what happened, with the gateway and the policy ...
+    # 40 ServiceEntries, the shared Gateway and DestinationRule; the 40 VirtualServices through the route merge.
+    for fragment in ('"cluster": "cluster-a"', '"hosts": 40', '"created": 42', '"create": 40', '"pruned": 0',
+                     '"gateway": "istio-egressgateway.istio-system.svc.cluster.local (1/1 ready, installed by other)"',
+                     '"outbound_policy": "REGISTRY_ONLY (meshconfig)"'):
+        assert fragment in normal.stdout, normal.stdout[-3000:]
+    # ... without a line per host or object: the output does not grow with the host list.
+    assert "svc-07.example.com" not in normal.stdout
+    assert len(normal.stdout.splitlines()) < 200
+    # -v: the objects written, by name (here svc-07 replaced by svc-99).
+    hosts = [h for h in hosts if h["host"] != "svc-07.example.com"] + [{"host": "svc-99.example.com"}]
+    inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": hosts}})
+    verbose = run_playbook(SITE, inventory=inventory, kubeconfig=cluster.kubeconfig, json_output=False, verbosity=1)
+    assert verbose.rc == 0
+    detail = verbose.stdout[verbose.stdout.index("Route the external hosts through the egress gateway] ***"):]
+    assert "svc-07" in detail and "svc-99" in detail
+    assert '"pruned": 1' in detail
