@@ -17,7 +17,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
     VAR_NAME, normalize_hosts, validate_hosts,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import input_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
     gateway_port_errors, needed_ports, rendered_ports, warnings,
 )
@@ -29,10 +29,10 @@ def _fail(what, errors):
         what, len(errors), "" if len(errors) == 1 else "s", "\n- ".join(errors)))
 
 
-def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None):
+def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None, role_variables=False):
     if settings is None:
         return validate_hosts(hosts, var_name=var_name)
-    return input_errors(hosts, resolve_settings(dict(settings)), var_name)
+    return input_errors(hosts, resolve_settings(dict(settings)), var_name, role_variables)
 
 
 def normalize_egress_hosts(hosts, var_name=VAR_NAME):

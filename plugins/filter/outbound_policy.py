@@ -8,13 +8,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.meshops.istio_egress.plugins.module_utils import meshconfig, sidecar
 
 
 def mesh_outbound_policy(mesh_yaml, mode, source="mesh config"):
     if meshconfig.yaml is None:
-        raise AnsibleFilterError(missing_required_lib("PyYAML"))
+        raise AnsibleFilterError("the PyYAML Python library is required on the controller")
     # Ansible hands filters str subclasses (tagged values), which PyYAML's safe dumper refuses.
     mode = str(mode) if isinstance(mode, str) else mode
     try:

@@ -11,8 +11,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import desired_from_options
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import DEFAULT_API_VERSION, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import DEFAULT_API_VERSION, desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
 
 

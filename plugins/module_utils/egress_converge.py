@@ -16,32 +16,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import VAR_NAME, normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
-from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import combination_errors, gateway_port_errors, needed_ports
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings, validate_settings
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import desired_from_options
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import run as merge_virtual_services
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import apply_batch as apply_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import plan_batch as plan_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import prepare
 
 
 class InputError(Exception):
     """Invalid input; nothing was read or written."""
-
-
-def input_errors(hosts, settings, var_name=VAR_NAME):
-    """Every error of ``hosts`` under the resolved ``settings``, in the order a
-    user fixes them: the items and settings, then their combinations, then
-    what the egress gateway Service (when its ports are known) cannot carry."""
-    errors = validate_hosts(hosts, var_name=var_name) + validate_settings(settings)
-    if errors:
-        return errors
-    normalized = normalize_hosts(hosts)
-    errors = combination_errors(normalized, settings, var_name)
-    if not errors and settings["gateway_service_ports"] is not None:
-        errors = gateway_port_errors(needed_ports(normalized), settings["gateway_service_ports"])
-    return errors
 
 
 def _render(params):
@@ -63,22 +49,21 @@ def _write_files(rendered, settings, params, check_mode):
 
 def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff):
     cluster = connect()
+    route_params = {
+        "owner": params["owner"],
+        "state": "present",
+        "conflict_retries": params["conflict_retries"],
+        "virtual_services": rendered["virtual_services"],
+        "namespace": settings["namespace"],
+        "prune": params["prune"],
+        "api_version": settings["api_version"],
+    }
+    # The shared VirtualServices are read and merged first: a refusal there
+    # (a route record someone garbled) comes before any write.
+    route_plan = plan_virtual_services(route_params, cluster)
     objects = apply_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"],
                                check_mode, want_diff)
-    routes = merge_virtual_services(
-        {
-            "owner": params["owner"],
-            "state": "present",
-            "conflict_retries": params["conflict_retries"],
-            "virtual_services": rendered["virtual_services"],
-            "namespace": settings["namespace"],
-            "prune": params["prune"],
-            "api_version": settings["api_version"],
-        },
-        lambda: cluster,
-        check_mode,
-        want_diff,
-    )
+    routes = apply_virtual_services(cluster, route_plan, route_params, check_mode, want_diff)
     result = {
         "changed": objects["changed"] or routes["changed"],
         "objects": dict((key, objects[key]) for key in ("created", "updated", "deleted", "unchanged", "api_versions")),

@@ -42,6 +42,7 @@ WELL_KNOWN_PORTS = {80: "HTTP", 443: "TLS"}
 _DIGITS = re.compile(r"^[0-9]+$")
 _TRUE = ("true", "yes")
 _FALSE = ("false", "no")
+_TLS_MODES = ("SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
 _DNS_RULE = ("RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, "
              "not starting or ending with '-'")
 
@@ -213,6 +214,10 @@ def _parse_flags(item):
     for field in flags:
         if item.get(field) is not None:
             value, error = _flag(item[field])
+            if error and field == "tls_origination" and str(item[field]).strip().upper() in _TLS_MODES:
+                # Istio's DestinationRule TLS modes: here the mode follows from credential_name.
+                error += ("; TLS origination is on or off: write tls_origination: true, and for mutual TLS (MUTUAL) "
+                          "also credential_name: <the Secret of the gateway's client certificate>")
             if error:
                 errors.append((field, error))
             else:

@@ -8,6 +8,9 @@ Authentication, configuration and discovery are kubernetes.core's own
 and K8S_AUTH_* environment of ``kubernetes.core.k8s`` and share its discovery
 cache. Responses are read as plain JSON: building the dynamic client's
 ResourceInstance wrappers for a 1,000-item LIST costs more than the request.
+
+Every request has a timeout (``request_timeout``) and goes through the
+retry policy of ``retry.py``; errors name the request's object and answer.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,15 +18,33 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import difflib
 import json
+import random
+import time
 
+from ansible.module_utils.basic import env_fallback
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import matches
+from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import DEFAULT_TIMEOUT, NO_ANSWER, decide
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 except ImportError:  # reported by AnsibleK8SModule's requires("kubernetes")
-    DynamicApiError = ResourceNotFoundError = Exception
+    class DynamicApiError(Exception):
+        pass
+
+    ResourceNotFoundError = DynamicApiError
+
+try:
+    from urllib3.exceptions import HTTPError as TransportError
+    from urllib3.exceptions import TimeoutError as TransportTimeout
+except ImportError:  # urllib3 comes with kubernetes
+    class TransportError(Exception):
+        pass
+
+    TransportTimeout = TransportError
 
 # Istio serves these groups in v1 from 1.22 on and in v1beta1 before; the
 # schemas of the kinds we write are the same in both.
@@ -31,48 +52,85 @@ _FALLBACK_VERSIONS = {
     "networking.istio.io/v1": ("networking.istio.io/v1", "networking.istio.io/v1beta1"),
     "security.istio.io/v1": ("security.istio.io/v1", "security.istio.io/v1beta1"),
 }
+TIMEOUT_ENV = "MESHOPS_K8S_REQUEST_TIMEOUT"
 
 
 def auth_argspec():
-    """kubernetes.core's connection options, for a module's argument_spec."""
-    return copy.deepcopy(AUTH_ARG_SPEC)
+    """kubernetes.core's connection options and our request timeout, for a
+    module's argument_spec (documented by the k8s_request doc fragment)."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec["request_timeout"] = dict(type="float", default=DEFAULT_TIMEOUT, fallback=(env_fallback, [TIMEOUT_ENV]))
+    return spec
 
 
 class ApiError(Exception):
-    """An API request failed; ``status`` is the HTTP code (0 when none)."""
+    """An API request failed; ``status`` is the HTTP code (0 when none).
+    ``repeated``: an earlier attempt of the same request got no clear answer,
+    so it may have been applied."""
 
-    def __init__(self, message, status=0, reason=""):
+    def __init__(self, message, status=0, reason="", repeated=False):
         super(ApiError, self).__init__(message)
         self.status = status
         self.reason = reason
+        self.repeated = repeated
 
 
 class KindNotServed(ApiError):
     pass
 
 
-def _api_error(exc, action):
-    status = getattr(exc, "status", 0) or 0
-    reason = getattr(exc, "reason", "") or ""
-    message = None
+def _rbac_verb(method, name):
+    if method == "get":
+        return "get" if name else "list"
+    return {"post": "create", "put": "update"}.get(method, method)
+
+
+def _server_message(exc):
     body = getattr(exc, "body", None)
     if body:
         try:
-            message = json.loads(body).get("message")
-            reason = json.loads(body).get("reason") or reason
+            parsed = json.loads(body)
+            return parsed.get("message"), parsed.get("reason")
         except (ValueError, TypeError, AttributeError):
-            message = body if isinstance(body, str) else None
+            return (body if isinstance(body, str) else None), None
+    return None, None
+
+
+def _api_error(exc, request, attempts, repeated):
+    status = getattr(exc, "status", 0) or 0
+    message, reason = _server_message(exc)
+    reason = reason or getattr(exc, "reason", "") or ""
     detail = message or str(exc).splitlines()[0]
-    return ApiError("{0} failed ({1} {2}): {3}".format(action, status, reason, detail), status, reason)
+    if status == 403:
+        detail = "forbidden: the credentials lack {0} on {1} in {2}: {3} (docs/rbac.yaml lists the rights the collection needs)".format(
+            request["verb"], request["resource"], request["scope"], detail)
+    text = "{0} failed ({1} {2}): {3}".format(request["action"], status, reason, detail)
+    if attempts > 1:
+        text += " (after {0} attempts)".format(attempts)
+    return ApiError(text, status, reason, repeated)
 
 
-def _write_params(dry_run):
-    # Strict: a field the cluster's schema does not know is an error, never
-    # silently pruned (a typo like `gateway:` for `gateways:` must fail).
-    params = {"query_params": [("fieldValidation", "Strict")]}
-    if dry_run:
-        params["dry_run"] = "All"
-    return params
+def _transport_error(exc, request, attempts, timeout):
+    if isinstance(exc, TransportTimeout) or isinstance(getattr(exc, "reason", None), TransportTimeout):
+        what = "timeout: no answer within {0:g}s".format(timeout)
+    else:
+        what = "no answer ({0})".format(str(getattr(exc, "reason", None) or exc).splitlines()[0])
+    return ApiError("{0} failed, {1} to {2} {3} (after {4} attempt{5}); is the API server reachable and healthy?".format(
+        request["action"], what, request["method"].upper(), request["path"], attempts, "" if attempts == 1 else "s"),
+        NO_ANSWER, "Timeout" if what.startswith("timeout") else "NoAnswer", attempts > 1)
+
+
+def _ref(kind, namespace, name):
+    return "{0} {1}/{2}".format(kind, namespace, name) if namespace else "{0} {1}".format(kind, name)
+
+
+def _without_client_retries(client):
+    """urllib3 repeats reads by itself (3 times, each with the full timeout):
+    turn that off so the timeout and the retry policy are ours alone."""
+    pool_manager = getattr(getattr(client, "rest_client", None), "pool_manager", None)
+    if pool_manager is not None and hasattr(pool_manager, "connection_pool_kw"):
+        pool_manager.connection_pool_kw["retries"] = False
+        pool_manager.clear()
 
 
 class Cluster(object):
@@ -80,6 +138,8 @@ class Cluster(object):
 
     def __init__(self, module):
         self._client = get_api_client(module=module).client
+        self._timeout = module.params.get("request_timeout") or DEFAULT_TIMEOUT
+        _without_client_retries(self._client.client)
         self._resources = {}
 
     def resource(self, api_version, kind):
@@ -97,21 +157,59 @@ class Cluster(object):
             except ResourceNotFoundError:
                 continue
         raise KindNotServed(
-            "The cluster does not serve {0} {1}: is Istio (its CRDs) installed?".format(kind, api_version),
+            "The cluster does not serve {0} {1}{2}".format(kind, api_version, self._kind_hint(api_version, kind)),
             status=404,
             reason="NotFound",
         )
+
+    def _kind_hint(self, api_version, kind):
+        """Why: the kinds the group version does serve (a typo such as
+        ``Destination`` for ``DestinationRule``), or that it serves none."""
+        path = "/api/" + api_version if "/" not in api_version else "/apis/" + api_version
+        try:
+            listed = json.loads(self._client.request("get", path, serialize=False).data.decode("utf-8"))
+        except (DynamicApiError, ValueError, AttributeError):
+            listed = {}
+        kinds = sorted(set(r.get("kind") for r in listed.get("resources") or [] if "/" not in r.get("name", "/")))
+        if not kinds:
+            return ": the cluster serves no {0} (is Istio, are its CRDs, installed?)".format(api_version)
+        close = difflib.get_close_matches(kind, kinds, n=1, cutoff=0.5)
+        return " (it serves {0}{1})".format(", ".join(kinds), "; did you mean {0}?".format(close[0]) if close else "")
 
     def served_version(self, api_version, kind):
         return self.resource(api_version, kind).group_version
 
     def _call(self, action, method, resource, name=None, namespace=None, body=None, **params):
-        path = resource.path(name=name, namespace=namespace if resource.namespaced else None)
-        try:
-            response = self._client.request(method, path, body=body, serialize=False, **params)
-        except DynamicApiError as exc:
-            raise _api_error(exc, action)
-        return json.loads(response.data.decode("utf-8")) if response.data else {}
+        namespace = namespace if resource.namespaced else None
+        request = {
+            "action": action,
+            "method": method,
+            "path": resource.path(name=name, namespace=namespace),
+            "verb": _rbac_verb(method, name),
+            "resource": "{0}.{1}".format(resource.name, resource.group) if resource.group else resource.name,
+            "scope": "namespace {0}".format(namespace) if namespace else ("all namespaces" if resource.namespaced else "the cluster scope"),
+        }
+        attempt, repeated = 0, False
+        while True:
+            attempt += 1
+            try:
+                # The client appends to query_params: each attempt gets its own list.
+                fresh = dict(params, query_params=list(params.get("query_params") or []))
+                response = self._client.request(method, request["path"], body=body, serialize=False,
+                                                _request_timeout=self._timeout, **fresh)
+                return json.loads(response.data.decode("utf-8")) if response.data else {}
+            except DynamicApiError as exc:
+                status, headers = exc.status or None, exc.headers
+                error = _api_error(exc, request, attempt, repeated)
+            except TransportError as exc:
+                status, headers = NO_ANSWER, None
+                error = _transport_error(exc, request, attempt, self._timeout)
+            wait = decide(method, status, headers, attempt, jitter=random.random())
+            if wait is None:
+                raise error
+            # A 5xx or no answer: the server may have done it anyway.
+            repeated = repeated or status != 429
+            time.sleep(wait)
 
     def list(self, resource, namespace=None, label_selector=None):
         """Items of one LIST request (all namespaces when ``namespace`` is None)."""
@@ -127,21 +225,32 @@ class Cluster(object):
     def get(self, resource, name, namespace=None):
         """The object, or None when it does not exist."""
         try:
-            return self._call("get {0} {1}".format(resource.kind, name), "get", resource, name, namespace)
+            return self._call("get " + _ref(resource.kind, namespace, name), "get", resource, name, namespace)
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def create(self, resource, body, dry_run=False):
+        """POST. When an earlier attempt got no clear answer and a repeat
+        finds the name taken, the object is read back: if it is what we sent,
+        the first attempt did land and the create succeeded."""
         meta = body["metadata"]
-        action = "create {0} {1}".format(resource.kind, meta["name"])
-        return self._call(action, "post", resource, None, meta.get("namespace"), body, **_write_params(dry_run))
+        action = "create " + _ref(resource.kind, meta.get("namespace"), meta["name"])
+        try:
+            return self._call(action, "post", resource, None, meta.get("namespace"), body, **_write_params(dry_run))
+        except ApiError as exc:
+            if exc.status != 409 or not exc.repeated or dry_run:
+                raise
+            live = self.get(resource, meta["name"], meta.get("namespace"))
+            if live is None or not matches(live, body):
+                raise
+            return live
 
     def replace(self, resource, body, dry_run=False):
         """PUT with the body's resourceVersion: 409 when the object moved on."""
         meta = body["metadata"]
-        action = "update {0} {1}".format(resource.kind, meta["name"])
+        action = "update " + _ref(resource.kind, meta.get("namespace"), meta["name"])
         return self._call(action, "put", resource, meta["name"], meta.get("namespace"), body, **_write_params(dry_run))
 
     def delete(self, resource, name, namespace=None, resource_version=None, dry_run=False):
@@ -151,8 +260,17 @@ class Cluster(object):
             body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": resource_version}}
         params = {"dry_run": "All"} if dry_run else {}
         try:
-            return self._call("delete {0} {1}".format(resource.kind, name), "delete", resource, name, namespace, body, **params)
+            return self._call("delete " + _ref(resource.kind, namespace, name), "delete", resource, name, namespace, body, **params)
         except ApiError as exc:
             if exc.status == 404:  # already gone: the state we wanted
                 return None
             raise
+
+
+def _write_params(dry_run):
+    # Strict: a field the cluster's schema does not know is an error, never
+    # silently pruned (a typo like `gateway:` for `gateways:` must fail).
+    params = {"query_params": [("fieldValidation", "Strict")]}
+    if dry_run:
+        params["dry_run"] = "All"
+    return params

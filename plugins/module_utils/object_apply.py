@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, KindNotServed
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
     describe,
     needs_update,
@@ -22,19 +22,27 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership imp
 CONFLICT_RETRIES = 3
 
 
+def _resource(cluster, api_version, kind, where):
+    try:
+        return cluster.resource(api_version, kind)
+    except KindNotServed as exc:
+        raise KindNotServed("{0}: kind: {1}".format(where, exc), exc.status, exc.reason)
+
+
 def _scopes(cluster, desired, prune_scope):
     """(resource, namespace) pairs to LIST, in first-seen order, with the
     desired bodies rewritten to the API version the cluster serves."""
     scopes = {}
-    for body in desired:
-        resource = cluster.resource(body["apiVersion"], body["kind"])
+    for index, body in enumerate(desired):  # in the order of the definitions
+        where = "definitions[{0}] ({1})".format(index, describe(body))
+        resource = _resource(cluster, body["apiVersion"], body["kind"], where)
         body["apiVersion"] = resource.group_version
         namespace = body["metadata"].get("namespace") if resource.namespaced else None
         if resource.namespaced and not namespace:
-            raise ApiError("{0}: metadata.namespace is required for a namespaced kind".format(describe(body)))
+            raise ApiError("{0}: metadata.namespace: required for a namespaced kind".format(where))
         scopes.setdefault((resource.group_version, resource.kind, namespace), resource)
-    for item in prune_scope or []:
-        resource = cluster.resource(item["api_version"], item["kind"])
+    for index, item in enumerate(prune_scope or []):
+        resource = _resource(cluster, item["api_version"], item["kind"], "prune_scope[{0}]".format(index))
         namespace = item.get("namespace") if resource.namespaced else None
         scopes.setdefault((resource.group_version, resource.kind, namespace), resource)
     return scopes
@@ -61,11 +69,19 @@ def _update_with_retry(cluster, resource, live, body, owner, dry_run):
     return None  # not reached: the loop returns or raises
 
 
-def _create(cluster, resource, body, dry_run):
-    try:
-        return cluster.create(resource, body, dry_run=dry_run)
-    except ApiError as exc:
-        if exc.status == 409:
+def _create(cluster, resource, body, owner, dry_run):
+    """POST; a 409 means the plan is stale: re-read and re-plan this object."""
+    meta = body["metadata"]
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return cluster.create(resource, body, dry_run=dry_run)
+        except ApiError as exc:
+            if exc.status != 409 or attempt == CONFLICT_RETRIES:
+                raise
+        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+        if live is None:
+            continue  # the conflict left no object behind: create again
+        if not is_owned_by(live, owner):
             # Same name, but not in our label-selected LIST: someone else's.
             raise ApiError(
                 "{0} already exists and is not managed by this owner set; "
@@ -73,7 +89,28 @@ def _create(cluster, resource, body, dry_run):
                 409,
                 "AlreadyExists",
             )
-        raise
+        # Ours after all (another run of this owner created it meanwhile).
+        return _update_with_retry(cluster, resource, live, body, owner, dry_run) if needs_update(live, body) else live
+    return None  # not reached: the loop returns or raises
+
+
+def _delete(cluster, resource, live, owner, dry_run):
+    """DELETE guarded by resourceVersion; on 409 re-read: delete again only
+    while the object is still ours. True when the object is gone."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        meta = live["metadata"]
+        try:
+            cluster.delete(resource, meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=dry_run)
+            return True
+        except ApiError as exc:
+            if exc.status != 409 or attempt == CONFLICT_RETRIES:
+                raise
+        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+        if live is None:
+            return True
+        if not is_owned_by(live, owner):
+            return False  # someone took it over meanwhile: theirs now
+    return False  # not reached: the loop returns or raises
 
 
 def _diff(before, after, what):
@@ -85,6 +122,25 @@ def _diff(before, after, what):
     }
 
 
+def _refuse_foreign(cluster, creates, resource_of):
+    """Every object to create whose name an object outside this owner set
+    already has, refused at once before any write: one unlabelled LIST per
+    kind and namespace to create in (none on a rerun with nothing to create)."""
+    names = {}
+    for body in creates:
+        names.setdefault((body["kind"], body["metadata"].get("namespace")), set()).add(body["metadata"]["name"])
+    taken = []
+    for (kind, namespace), wanted in names.items():
+        live = cluster.list(resource_of[kind], namespace)
+        taken.extend(describe(obj) for obj in live if obj["metadata"]["name"] in wanted)
+    if taken:
+        one = len(taken) == 1
+        raise ApiError("{0} already exist{1} and {2} not managed by this owner set; refusing to modify {3} (rename or delete "
+                       "{3}, or label {3} as ours); nothing was changed".format(
+                           ", ".join(sorted(taken)), "s" if one else "", "is" if one else "are", "it" if one else "them"),
+                       409, "AlreadyExists")
+
+
 def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False):
     """Converge the owner's objects to ``definitions``; returns the module result."""
     desired = prepare(definitions, owner)
@@ -94,11 +150,12 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
         resource_of[kind] = resource
         live_owned.extend(cluster.list(resource, namespace, owner_selector(owner)))
     steps = plan(desired, live_owned, prune)
+    _refuse_foreign(cluster, steps["create"], resource_of)
 
     result = {"created": [], "updated": [], "deleted": [], "unchanged": len(steps["unchanged"])}
     diffs = []
     for body in steps["create"]:
-        _create(cluster, resource_of[body["kind"]], body, check_mode)
+        _create(cluster, resource_of[body["kind"]], body, owner, check_mode)
         result["created"].append(describe(body))
         diffs.append(_diff(None, body, describe(body)))
     for live, body in steps["update"]:
@@ -106,8 +163,8 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
         result["updated"].append(describe(body))
         diffs.append(_diff(live, body, describe(body)))
     for live in steps["delete"]:
-        meta = live["metadata"]
-        cluster.delete(resource_of[live["kind"]], meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=check_mode)
+        if not _delete(cluster, resource_of[live["kind"]], live, owner, check_mode):
+            continue
         result["deleted"].append(describe(live))
         diffs.append(_diff(live, None, describe(live)))
     result["changed"] = bool(result["created"] or result["updated"] or result["deleted"])

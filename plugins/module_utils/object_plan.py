@@ -18,7 +18,7 @@ import hashlib
 import json
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, contains, strip_server_fields
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import with_owner_labels
+from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error, with_owner_labels
 
 CONFIG_HASH_ANNOTATION = "egress.meshops.io/config-hash"
 
@@ -47,7 +47,7 @@ def _config_hash(body):
 
 def prepare(definitions, owner):
     """Desired bodies: our labels and the config hash added; errors listed."""
-    prepared, errors, seen = [], [], {}
+    prepared, errors, seen = [], [owner_error(owner)] if owner_error(owner) else [], {}
     for index, definition in enumerate(definitions):
         where = "definitions[{0}]".format(index)
         if not isinstance(definition, dict):

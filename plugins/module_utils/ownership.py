@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import is_label_value
+
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "meshops.istio_egress"
 OWNER_LABEL = "egress.meshops.io/owner"
@@ -18,6 +20,14 @@ OWNER_LABEL = "egress.meshops.io/owner"
 # (JSON: {owner: {"http": [...], "tls": [...], ...}}, see vs_merge) instead of
 # owning the whole object.
 ROUTES_ANNOTATION = "egress.meshops.io/routes"
+
+
+def owner_error(owner):
+    """Why ``owner`` cannot name an ownership set (it is a label value), or None."""
+    if isinstance(owner, str) and owner and is_label_value(owner):
+        return None
+    return ("owner: {0!r} is not a valid ownership set name (a label value: 1-63 characters of A-Z, a-z, 0-9, '-', "
+            "'_', '.', starting and ending alphanumeric)".format(owner))
 
 
 def owner_labels(owner):

@@ -19,7 +19,8 @@ import time
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import KIND, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import KIND, desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_records import read_records
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError, prepare
 
@@ -28,20 +29,6 @@ _UNREAD = object()
 # should not collide again in lockstep.
 _BACKOFF_BASE = 0.1
 _BACKOFF_CAP = 3.0
-
-
-def desired_from_options(options, namespace=None):
-    """The merge input from module options (single or one batch item)."""
-    return {
-        "name": options.get("name"),
-        "namespace": options.get("namespace") or namespace,
-        "hosts": options.get("hosts"),
-        "gateways": options.get("gateways"),
-        "exportTo": options.get("export_to"),
-        "http": options.get("http"),
-        "tls": options.get("tls"),
-        "tcp": options.get("tcp"),
-    }
 
 
 def _where(desired):
@@ -171,7 +158,8 @@ def _plan(live_by_key, desired, owner, state, prune, namespace, group_version):
     return plans
 
 
-def _apply_batch(cluster, resource, desired, owner, namespace, state, prune, retries, check_mode, want_diff):
+def _read_and_plan(cluster, resource, desired, owner, namespace, state, prune):
+    """One LIST per namespace, then every merge planned: all refusals before any write."""
     namespaces = []
     for ns in [item["namespace"] for item in desired] + ([namespace] if prune else []):
         if ns not in namespaces:
@@ -181,10 +169,13 @@ def _apply_batch(cluster, resource, desired, owner, namespace, state, prune, ret
         # Unlabelled: the teams' objects we merge into carry no label of ours.
         for obj in cluster.list(resource, ns):
             live_by_key[(ns, obj["metadata"]["name"])] = obj
+    return _plan(live_by_key, desired, owner, state, prune, namespace, resource.group_version)
 
+
+def _apply_plans(cluster, resource, plans, owner, retries, check_mode, want_diff):
     results, diffs = [], []
     counts = {"create": 0, "update": 0, "delete": 0, "none": 0}
-    for item, item_state, live, result in _plan(live_by_key, desired, owner, state, prune, namespace, resource.group_version):
+    for item, item_state, live, result in plans:
         if result.changed:
             # A conflict re-reads and re-merges this object alone (GET path).
             result, live = converge(cluster, resource, item, owner, item_state, retries, check_mode, live=live)[:2]
@@ -201,6 +192,22 @@ def _apply_batch(cluster, resource, desired, owner, namespace, state, prune, ret
     return report
 
 
+def plan_batch(params, cluster):
+    """Validate, read and merge the batch of ``params`` (the module's options):
+    MergeError for anything refused, before any write. Returns what
+    ``apply_batch`` writes, so a caller can plan this before writing others."""
+    desired = _validate_batch(params["virtual_services"], params.get("namespace"), params["state"], params["prune"])
+    resource = cluster.resource(params["api_version"], KIND)
+    return resource, _read_and_plan(cluster, resource, desired, params["owner"], params.get("namespace"), params["state"],
+                                    params["prune"])
+
+
+def apply_batch(cluster, batch, params, check_mode=False, want_diff=False):
+    """Write a ``plan_batch`` result; the module's batch result."""
+    resource, plans = batch
+    return _apply_plans(cluster, resource, plans, params["owner"], params["conflict_retries"], check_mode, want_diff)
+
+
 def run(params, connect, check_mode=False, want_diff=False):
     """The virtual_service module's result for its ``params``. ``connect()``
     returns the Cluster; it is called only once the input has been validated,
@@ -208,12 +215,12 @@ def run(params, connect, check_mode=False, want_diff=False):
     owner, state, retries = params["owner"], params["state"], params["conflict_retries"]
     if retries is None or retries < 0:
         raise MergeError("conflict_retries: must be 0 or more")
+    if owner_error(owner):
+        raise MergeError(owner_error(owner))
     if params.get("virtual_services") is not None:
-        desired = _validate_batch(params["virtual_services"], params.get("namespace"), state, params["prune"])
+        _validate_batch(params["virtual_services"], params.get("namespace"), state, params["prune"])
         cluster = connect()
-        resource = cluster.resource(params["api_version"], KIND)
-        return _apply_batch(cluster, resource, desired, owner, params.get("namespace"), state, params["prune"], retries,
-                            check_mode, want_diff)
+        return apply_batch(cluster, plan_batch(params, cluster), params, check_mode, want_diff)
     if params["prune"]:
         raise MergeError("prune: only with virtual_services (batch mode); a single VirtualService is converged with state")
     desired = desired_from_options(params)

@@ -64,6 +64,20 @@ class MergeResult(object):
         return self.action != "none"
 
 
+def desired_from_options(options, namespace=None):
+    """The merge input from module options (single or one batch item)."""
+    return {
+        "name": options.get("name"),
+        "namespace": options.get("namespace") or namespace,
+        "hosts": options.get("hosts"),
+        "gateways": options.get("gateways"),
+        "exportTo": options.get("export_to"),
+        "http": options.get("http"),
+        "tls": options.get("tls"),
+        "tcp": options.get("tcp"),
+    }
+
+
 def _unique(values):
     result = []
     for value in values:

@@ -17,6 +17,7 @@ import difflib
 import json
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical
+from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import is_dns1123_label, is_dns1123_subdomain
 
 ROUTE_KINDS = ("http", "tls", "tcp")
 LIST_FIELDS = ("hosts", "gateways", "exportTo")
@@ -46,6 +47,10 @@ _UNORDERED_MATCH_LISTS = ("gateways", "sniHosts", "destinationSubnets")
 # A match condition with only these keys matches every request (on its gateways).
 _NON_CONDITIONS = frozenset(("name", "gateways"))
 _MAX_PORT = 4294967295
+_NAME_FIELDS = (
+    ("name", is_dns1123_subdomain, "a valid object name (lower-case DNS name: a-z, 0-9, '-', '.', at most 253 characters)"),
+    ("namespace", is_dns1123_label, "a valid namespace name (DNS-1123 label: a-z, 0-9, '-', at most 63 characters)"),
+)
 
 
 class MergeError(Exception):
@@ -222,9 +227,12 @@ def prepare(desired, state="present"):
     exportTo, http, tls, tcp}) with ports as ints; MergeError lists every problem."""
     desired = copy.deepcopy(desired)
     errors = []
-    for field in ("name", "namespace"):
-        if not isinstance(desired.get(field), str) or not desired.get(field):
+    for field, valid, what in _NAME_FIELDS:
+        value = desired.get(field)
+        if not isinstance(value, str) or not value:
             errors.append("{0}: required, a non-empty string".format(field))
+        elif not valid(value):
+            errors.append("{0}: {1!r} is not {2}".format(field, value, what))
     if state == "present":
         _string_list("hosts", desired.get("hosts"), errors, required=True)
         for field in ("gateways", "exportTo"):

@@ -23,6 +23,7 @@ description:
   - This is the module behind the C(meshops.istio_egress.external_services) role; see that role for the host item format.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio_egress.k8s_request
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -27,6 +27,7 @@ description:
   - Writes use strict field validation, so a field the cluster's schema does not know is an error.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio_egress.k8s_request
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -48,6 +48,7 @@ description:
     O(namespace) that are not listed.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio_egress.k8s_request
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -5,6 +5,7 @@ tests) see which error wins: decode (400) -> namespace exists (404) ->
 defaulting -> validation (422) -> storage preconditions (409).
 """
 import base64
+import copy
 import json
 import random
 import uuid
@@ -90,6 +91,7 @@ class Api:
         self.store = store
         self.auto_create_namespaces = auto_create_namespaces
         self._addresses = {"service": 0, "pod": 0}
+        self.create_hooks = []  # (plural, callback): test hooks, see TestAPIServer.on_create
 
     def handle(self, verb, request, route):
         handler = getattr(self, "_" + verb, None)
@@ -205,7 +207,18 @@ class Api:
             self.store.set_applied(resource.key, route.namespace, name, *applied)
         if resource.kind == "Namespace" and not resource.group:
             self.populate_namespace(name)
+        self._run_create_hooks(resource, route.namespace, name)
         return Response(201, obj, warnings)
+
+    def _run_create_hooks(self, resource, namespace, name):
+        """Test hooks: what a controller or kubelet would do next to a new object."""
+        for plural, callback in list(self.create_hooks):
+            if plural != resource.plural:
+                continue
+            replacement = callback(copy.deepcopy(self.store.get(resource.key, namespace, name)))
+            if isinstance(replacement, dict):
+                replacement["metadata"]["resourceVersion"] = self.store.next_revision()
+                self.store.put(resource.key, namespace, name, replacement)
 
     def _update(self, request, route):
         self._check_options(request, "UpdateOptions")

@@ -61,6 +61,9 @@ class Handler(BaseHTTPRequestHandler):
             LOG.error("request %s %s failed:\n%s", self.command, self.path, traceback.format_exc())
             response = Response(500, errors.internal(traceback.format_exc(limit=3)).status())
         entry["status"] = response.code
+        if entry["verb"] == "create" and entry["name"] is None and isinstance(response.body, dict):
+            # A POST's path has no name: record the one it created (or would, in a dry run).
+            entry["name"] = (response.body.get("metadata") or {}).get("name")
         app.log.record(entry)
         return self._send(response)
 
@@ -81,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         self._apply_fault(app.faults.take(entry))
         if app.token is not None and self.headers.get("Authorization") != "Bearer " + app.token:
             raise errors.unauthorized()
+        if app.authorizer is not None and route is not None:
+            app.authorizer.check(entry)
         if entry["verb"] == "discovery":
             return Response(200, discovery.document(app.registry, parts, "%s:%d" % self.server.server_address))
         if route is None:

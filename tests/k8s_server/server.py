@@ -15,6 +15,7 @@ import kubernetes
 import yaml
 
 from .api import Api
+from .authz import Authorizer
 from .faults import Fault, Faults
 from .handler import Handler
 from .metrics import RequestLog
@@ -87,6 +88,7 @@ class TestAPIServer:
         self.log = RequestLog()
         self.faults = Faults()
         self.token = token
+        self.authorizer = None  # set by require_token(token, rules)
         self.tls = tls
         self.workdir = tempfile.mkdtemp(prefix="k8s-test-server-")
         self.kubeconfig = os.path.join(self.workdir, "kubeconfig")
@@ -163,10 +165,13 @@ class TestAPIServer:
 
     # --- configuration hooks --------------------------------------------------------------------
 
-    def require_token(self, token):
+    def require_token(self, token, rules=None, user="system:serviceaccount:default:test"):
         """From now on answer 401 without ``Authorization: Bearer <token>``;
-        the kubeconfig is rewritten to carry the token."""
+        the kubeconfig is rewritten to carry the token. With ``rules`` (RBAC
+        PolicyRule dicts, see authz.py) the token may do only what they allow
+        (403 otherwise), as ``user``; without, everything."""
         self.token = token
+        self.authorizer = Authorizer(rules, user) if rules is not None else None
         self.write_kubeconfig()
         self._client = None
 
@@ -181,6 +186,16 @@ class TestAPIServer:
         """Text served by GET .../pods/<name>/log."""
         with self.store.lock:
             self.store.pod_logs[(namespace, name)] = text
+
+    def on_create(self, plural, callback):
+        """After each successful (not dry-run) create of a ``plural`` object,
+        call ``callback(obj)`` with a copy of the stored object, in the request's
+        thread and under the store lock (so it may call ``set_pod_log``). A dict
+        it returns replaces the stored object, with a new resourceVersion and no
+        validation: what a controller or the kubelet would write next (e.g. a
+        Pod's ``status.phase: Succeeded``). The create's answer is unchanged."""
+        with self.store.lock:
+            self.api.create_hooks.append((plural, callback))
 
     # --- counters -------------------------------------------------------------------------------
 

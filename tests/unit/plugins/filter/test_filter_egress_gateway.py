@@ -12,7 +12,8 @@ SETTINGS = {"name": "istio-egressgateway", "namespace": "istio-system", "selecto
 def test_names():
     assert sorted(FILTERS) == sorted([
         "egress_gateway_errors", "egress_gateway_definitions", "egress_gateway_istio_operator", "egress_gateway_helm_values",
-        "egress_gateway_istioctl_argv", "egress_gateway_manager", "egress_gateway_expected_manager", "egress_gateway_prune_scope"])
+        "egress_gateway_istioctl_argv", "egress_gateway_token_kubeconfig", "egress_gateway_manager", "egress_gateway_expected_manager",
+        "egress_gateway_prune_scope"])
 
 
 def test_survey_strings_are_coerced():

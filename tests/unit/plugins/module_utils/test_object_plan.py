@@ -60,6 +60,12 @@ def test_prepare_rejects_bad_definitions(definitions, message):
         prepare(definitions, "eu1")
 
 
+@pytest.mark.parametrize("owner", ["team a", "", "-eu1", "x" * 64, None])
+def test_prepare_rejects_an_owner_that_is_no_label_value(owner):
+    with pytest.raises(PlanError, match="owner: .* is not a valid ownership set name"):
+        prepare([se("a")], owner)
+
+
 def test_first_run_creates_everything():
     steps = plan(prepare([se("a"), se("b")], "eu1"), [], prune=True)
     assert names(steps["create"]) == ["a", "b"]

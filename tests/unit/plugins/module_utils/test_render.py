@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, validate_settings, \
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render import name_setting_variables, render, validate_settings, \
     resolve_settings
 
 GATEWAY_FQDN = "istio-egressgateway.istio-system.svc.cluster.local"
@@ -265,6 +265,18 @@ def test_invalid_settings_are_reported(settings, field):
 def test_all_setting_errors_come_together():
     errors = validate_settings(resolve_settings({"owner": "", "namespace": "A", "cluster_domain": "-"}))
     assert [e.split(":")[0] for e in errors] == ["owner", "namespace", "cluster_domain"]
+
+
+@pytest.mark.parametrize("settings,variable", [
+    ({"owner": "has space"}, "istio_egress_owner (setting owner): 'has space'"),
+    ({"owner": "ok", "namespace": "Istio-System"}, "external_services_namespace: 'Istio-System'"),
+    ({"owner": "ok", "enforce_namespaces": ["Shop"]}, "external_services_enforce_namespaces[0]: 'Shop'"),
+    ({"owner": "ok", "gateway_service_ports": "80"}, "external_services_gateway_ports (setting gateway_service_ports): "),
+    ({"owner": "ok", "namespce": "x"}, "namespce: unknown setting"),
+])
+def test_setting_errors_name_the_role_variable(settings, variable):
+    errors = name_setting_variables(validate_settings(resolve_settings(settings)))
+    assert any(e.startswith(variable) for e in errors), errors
 
 
 def test_default_settings_are_the_istio_defaults():

@@ -204,13 +204,20 @@ def test_refusals(live_obj, owner, message):
     (want([http("a")], hosts=[]), "hosts: must not be empty"),
     (want(), "at least one route is required"),
     (dict(want([http("a")]), name=""), "name: required"),
+    (dict(want([http("a")]), name="Httpbin_Org"), "name: 'Httpbin_Org' is not a valid object name"),
 ], ids=["gateway-typo", "no-name", "duplicate-name", "not-dict", "match-not-list", "no-host", "route-key",
-        "route-field-typo", "bad-port", "tls-no-sni", "tls-no-match", "tls-duplicate", "no-hosts", "no-routes", "no-name-vs"])
+        "route-field-typo", "bad-port", "tls-no-sni", "tls-no-match", "tls-duplicate", "no-hosts", "no-routes", "no-name-vs",
+        "bad-name-vs"])
 def test_invalid_input_is_refused_before_anything(wanted, message):
     with pytest.raises(MergeError) as excinfo:
         merge(None, wanted, "eu1")
     assert message in str(excinfo.value)
     assert "VirtualService default/" in str(excinfo.value)
+
+
+def test_an_invalid_namespace_is_refused():
+    with pytest.raises(MergeError, match="namespace: 'Istio-System' is not a valid namespace name"):
+        merge(None, dict(want([http("a")]), namespace="Istio-System"), "eu1")
 
 
 def test_all_input_errors_are_reported_at_once():
