@@ -73,7 +73,8 @@ def diffed(result):
 def converge(server, tmp_path, hosts):
     """The --check --diff run, then the real run; returns both results, and
     the predicted and the real writes."""
-    inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": hosts, "egress_gateway_install": "manifest"}})
+    inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": hosts, "egress_gateway_install": "manifest",
+                                                         "egress_gateway_extra_ports": [{"number": 9000, "protocol": "TCP"}]}})
     server.reset_counts()
     check = run_playbook(SITE, inventory=inventory, kubeconfig=server.kubeconfig, check=True, diff=True)
     assert check.rc == 0, check.stdout[-3000:] + check.stderr[-3000:]
@@ -99,6 +100,9 @@ def test_check_mode_predicts_the_first_run_a_change_and_a_prune(cluster, tmp_pat
     # The gateway installed, the mesh config patched, the egress objects created.
     assert {("patch", "configmaps", "istio-system", "istio"), ("create", "deployments", "istio-system", "istio-egressgateway")} <= set(written)
     assert len([w for w in written if w[:2] == ("create", "serviceentries")]) == 4
+    # The gateway Service has the hosts' ports and the one asked for besides.
+    [service] = cluster.objects("services", "istio-system")
+    assert {80, 443, 9000} <= {port["port"] for port in service["spec"]["ports"]}
     assert_honest(check, real, predicted, written)
 
     check, real, predicted, written = converge(cluster, tmp_path, CHANGED)

@@ -74,7 +74,10 @@ def rules_from_manifests(text, subject=None):
     """(rules, user) that the Role/ClusterRole and binding documents of
     ``text`` (YAML) grant to ``subject`` (a ServiceAccount as
     ``namespace:name``; by default the first subject of the first binding)."""
-    documents = [doc for doc in yaml.safe_load_all(text) if doc]
+    documents = []
+    for doc in yaml.safe_load_all(text):
+        # A `kind: List` (what kubectl apply takes as one document) holds its objects under items.
+        documents.extend((doc.get("items") or []) if doc and doc.get("kind") == "List" else [doc] if doc else [])
     roles = dict(((doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]), doc)
                  for doc in documents if doc["kind"] in _BINDINGS.values())
     bindings = [doc for doc in documents if doc["kind"] in _BINDINGS]

@@ -112,3 +112,19 @@ def test_a_restricted_token_gets_403_through_the_real_client(k8s_server_bare):
     assert client.CoreApi(api.api_client).get_api_versions().versions == ["v1"]
     forbidden = [r for r in k8s_server_bare.requests if r["status"] == 403]
     assert [(r["verb"], r["namespace"]) for r in forbidden] == [("delete", "istio-system"), ("list", "default")]
+
+
+def test_rules_from_a_list_document():
+    text = """
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: r},
+     rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}
+  - {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding, metadata: {name: b},
+     roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r},
+     subjects: [{kind: ServiceAccount, name: sa, namespace: ns}]}
+"""
+    rules, user = rules_from_manifests(text)
+    assert user == "system:serviceaccount:ns:sa"
+    assert rules == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]

@@ -35,8 +35,10 @@ def test_counts_and_request_log(k8s_server_bare):
     assert (counts["writes"], counts["dry_run"], counts["failed"]) == (3, 1, 1)
     first = k8s_server_bare.requests[0]
     assert {k: first[k] for k in ("verb", "method", "plural", "kind", "namespace", "name", "dry_run", "status")} == \
-        dict(verb="create", method="POST", plural="configmaps", kind="ConfigMap", namespace="default", name=None,
+        dict(verb="create", method="POST", plural="configmaps", kind="ConfigMap", namespace="default", name="c",
              dry_run=False, status=201)
+    # A dry-run create is logged with the name it would have created.
+    assert (k8s_server_bare.requests[1]["name"], k8s_server_bare.requests[1]["dry_run"]) == ("dry", True)
     k8s_server_bare.reset_counts()
     assert k8s_server_bare.requests == [] and k8s_server_bare.counts()["writes"] == 0
 
