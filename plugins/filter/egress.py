@@ -63,7 +63,22 @@ def egress_gateway_port_errors(data, gateway_ports, var_name=VAR_NAME):
                                  "Service port dicts, got {0}".format(type(gateway_ports).__name__))
     if isinstance(data, dict) and "objects" in data:
         return gateway_port_errors(rendered_ports(data), gateway_ports)
+    if _is_port_list(data):
+        # The few ports egress_gateway_ports listed: a cheap first check, naming no host.
+        needed = dict((_port_number(p["number"]), (p["protocol"], ["(see " + var_name + ")"])) for p in data)
+        return gateway_port_errors(needed, gateway_ports)
     return gateway_port_errors(needed_ports(normalize_egress_hosts(data, var_name)), gateway_ports)
+
+
+def _is_port_list(data):
+    return isinstance(data, list) and all(isinstance(p, dict) and "number" in p and "host" not in p for p in data)
+
+
+def _port_number(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("egress_gateway_port_errors: port number {0!r} is not an integer".format(value))
 
 
 def egress_gateway_ports(hosts, var_name=VAR_NAME):

@@ -26,6 +26,17 @@ SERVER_METADATA = (
 _IGNORED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
 
+def plain_copy(value):
+    """A copy in plain dicts and lists. Unlike copy.deepcopy, it does not copy
+    what an Ansible 2.19 lazy container carries along (its template context,
+    the host's whole variables: ~1 s per call with a 1,000-host list)."""
+    if isinstance(value, dict):
+        return dict((key, plain_copy(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain_copy(item) for item in value]
+    return value
+
+
 def canonical(value):
     """Canonical form for comparison: digit strings become ints, empty
     containers and None vanish (the server drops them), recursively."""

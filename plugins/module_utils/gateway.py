@@ -18,9 +18,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import plain_copy
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
     is_dns1035_label,
     is_dns1123_label,
@@ -175,7 +175,7 @@ def _normalise(settings):
     resources = result.get("resources")
     if resources is not None and not isinstance(resources, dict):
         errors.append("egress_gateway_resources: must be a dict (requests, limits), got {0!r}".format(resources))
-    result["resources"] = copy.deepcopy(resources or DEFAULT_RESOURCES)
+    result["resources"] = plain_copy(resources or DEFAULT_RESOURCES)
     try:
         result["ports"] = service_ports(result.get("extra_ports"))
     except ValueError as exc:
@@ -233,8 +233,8 @@ def _deployment(settings, labels, selector):
             dict(PROMETHEUS_PORT),
             {"containerPort": STATUS_PORT, "protocol": "TCP", "name": "status-port"},
         ],
-        "resources": copy.deepcopy(settings["resources"]),
-        "readinessProbe": copy.deepcopy(READINESS_PROBE),
+        "resources": plain_copy(settings["resources"]),
+        "readinessProbe": plain_copy(READINESS_PROBE),
     }
     obj = _meta("Deployment", "apps/v1", settings, labels)
     # No spec.replicas: the HPA owns the replica count, as in the chart.

@@ -35,9 +35,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import plain_copy
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
     allow_policy_name, authorization_policy_name, deny_policy_name, network_policy_name,
 )
@@ -128,7 +128,7 @@ def _policy(name, settings, rules):
     spec = {"selector": {"matchLabels": dict(settings["gateway_selector"])}, "action": "ALLOW"}
     if rules is not None:
         # Rules share their sources: fresh copies, or a YAML dump writes anchors.
-        spec["rules"] = copy.deepcopy(rules)
+        spec["rules"] = plain_copy(rules)
     return {"kind": "AuthorizationPolicy", "name": name, "namespace": settings["gateway_namespace"],
             "api_version": SECURITY_API_VERSIONS[settings["api_version"]], "spec": spec}
 
@@ -176,4 +176,4 @@ def network_policies(settings):
     }
     name = network_policy_name(settings["owner"])
     return [{"kind": "NetworkPolicy", "name": name, "namespace": namespace, "api_version": NETWORK_POLICY_API,
-             "spec": copy.deepcopy(spec)} for namespace in sorted(set(settings["enforce_namespaces"]))]
+             "spec": plain_copy(spec)} for namespace in sorted(set(settings["enforce_namespaces"]))]

@@ -12,11 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import difflib
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, plain_copy
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import is_dns1123_label, is_dns1123_subdomain
 
 ROUTE_KINDS = ("http", "tls", "tcp")
@@ -225,7 +224,7 @@ def _check_routes(kind, routes, errors):
 def prepare(desired, state="present"):
     """Validated copy of ``desired`` ({name, namespace, hosts, gateways,
     exportTo, http, tls, tcp}) with ports as ints; MergeError lists every problem."""
-    desired = copy.deepcopy(desired)
+    desired = plain_copy(desired)
     errors = []
     for field, valid, what in _NAME_FIELDS:
         value = desired.get(field)

@@ -120,3 +120,24 @@ def test_filters_work_in_real_templating(tmp_path):
                                                          {"host": "ok.example.com", "gateway": True}])
     assert by_name["fail"]["failed"]
     assert "external_services_hosts[1] (host 'ok.example.com'): gateway: unknown key" in by_name["rescued"]["msg"]
+
+
+@pytest.mark.parametrize("service_ports", [
+    [80],  # 443 missing
+    [{"name": "http2", "port": 80}],
+    [80, {"name": "tcp-443", "port": 443}, {"name": "http-8443", "port": 8443}],
+])
+def test_the_cheap_port_check_finds_exactly_the_ports_the_host_check_refuses(service_ports):
+    hosts = HOSTS + [{"host": "grpc.example.com", "ports": [{"number": 8443, "protocol": "GRPC"}]}]
+    needed = FILTERS["egress_gateway_ports"](hosts)
+    by_hosts = FILTERS["egress_gateway_port_errors"](hosts, service_ports)
+    by_ports = FILTERS["egress_gateway_port_errors"](needed, service_ports)
+    assert by_hosts and len(by_ports) == len(by_hosts)
+    # Same ports refused, in the same order; only the host version names the hosts.
+    assert [e.split(",")[0].split(" which")[0] for e in by_ports] == [e.split(",")[0].split(" which")[0] for e in by_hosts]
+    assert "'grpc.example.com'" in " ".join(by_hosts) and "'grpc.example.com'" not in " ".join(by_ports)
+
+
+def test_the_cheap_port_check_passes_when_the_service_has_every_port():
+    needed = FILTERS["egress_gateway_ports"](HOSTS)
+    assert FILTERS["egress_gateway_port_errors"](needed, [{"name": "http2", "port": 80}, {"name": "https", "port": 443}]) == []

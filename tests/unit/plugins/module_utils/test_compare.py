@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, contains, matches
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, contains, matches, plain_copy
 
 LIVE_META = {"name": "x", "namespace": "ns", "uid": "u-1", "resourceVersion": "42", "generation": 3,
              "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [{"manager": "kubectl"}]}
@@ -52,3 +52,15 @@ def test_contains(live, wanted, expected):
 def test_canonical_keeps_long_digit_strings():
     # a 10+ digit string (e.g. a resourceVersion-like id) stays a string
     assert canonical({"id": "12345678901", "port": "443"}) == {"id": "12345678901", "port": 443}
+
+
+def test_plain_copy_is_a_deep_copy_in_plain_types():
+    source = {"rules": [{"from": [{"source": {"namespaces": ["a"]}}]}], "ports": (80, 443), "n": 1}
+    copied = plain_copy(source)
+    assert copied == {"rules": [{"from": [{"source": {"namespaces": ["a"]}}]}], "ports": [80, 443], "n": 1}
+    copied["rules"][0]["from"][0]["source"]["namespaces"].append("b")
+    assert source["rules"][0]["from"][0]["source"]["namespaces"] == ["a"]
+    shared = {"x": 1}
+    twice = plain_copy([shared, shared])
+    # Fresh objects, not one shared twice (a YAML dump would write an anchor for that).
+    assert twice[0] is not twice[1] and twice[0] == twice[1]
