@@ -46,12 +46,7 @@ def render_egress(hosts, settings=None, var_name=VAR_NAME, **overrides):
     if settings is not None and not isinstance(settings, dict):
         raise AnsibleFilterError("render_egress: settings must be a dict, got {0}".format(
             type(settings).__name__))
-    merged = dict(settings or {})
-    merged.update(overrides)
-    resolved = resolve_settings(merged)
-    errors = input_errors(hosts, resolved, var_name)
-    if errors:
-        _fail("cannot render the egress objects", errors)
+    resolved = _checked(hosts, settings, overrides, var_name, "cannot render the egress objects")
     return render(normalize_hosts(hosts), resolved)
 
 
@@ -87,13 +82,19 @@ def egress_gateway_ports(hosts, var_name=VAR_NAME):
 
 
 def egress_warnings(hosts, settings=None, var_name=VAR_NAME, **overrides):
+    resolved = _checked(hosts, settings, overrides, var_name, "cannot check the egress hosts")
+    return warnings(normalize_hosts(hosts), resolved)
+
+
+def _checked(hosts, settings, overrides, var_name, failure):
+    """The resolved settings (``settings`` with ``overrides``), failing with every input error."""
     merged = dict(settings or {})
     merged.update(overrides)
     resolved = resolve_settings(merged)
     errors = input_errors(hosts, resolved, var_name)
     if errors:
-        _fail("cannot check the egress hosts", errors)
-    return warnings(normalize_hosts(hosts), resolved)
+        _fail(failure, errors)
+    return resolved
 
 
 class FilterModule(object):

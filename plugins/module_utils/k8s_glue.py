@@ -63,6 +63,12 @@ def auth_argspec():
     return spec
 
 
+def prune_scope_argspec():
+    """The prune_scope option (documented by the prune_scope doc fragment)."""
+    return dict(type="list", elements="dict", default=[],
+                options=dict(api_version=dict(type="str", required=True), kind=dict(type="str", required=True), namespace=dict(type="str")))
+
+
 class ApiError(Exception):
     """An API request failed; ``status`` is the HTTP code (0 when none).
     ``repeated``: an earlier attempt of the same request got no clear answer,

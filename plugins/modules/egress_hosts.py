@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio_egress.k8s_request
+  - meshops.istio_egress.prune_scope
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -56,23 +57,6 @@ options:
     description: Delete this owner's objects and routes that are no longer declared (or, with O(render_dir), its files).
     type: bool
     default: true
-  prune_scope:
-    description: Kinds and namespaces to search for this owner's stale objects.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      api_version:
-        description: API version of the kind.
-        type: str
-        required: true
-      kind:
-        description: The kind.
-        type: str
-        required: true
-      namespace:
-        description: Namespace to search; ignored for cluster-scoped kinds.
-        type: str
   render_dir:
     description: Write the objects as YAML files into this directory instead of changing a cluster.
     type: path
@@ -155,7 +139,7 @@ files:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import InputError, converge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
 
@@ -167,12 +151,7 @@ def main():
         owner=dict(type="str", required=True),
         settings=dict(type="dict", default={}),
         prune=dict(type="bool", default=True),
-        prune_scope=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(api_version=dict(type="str", required=True), kind=dict(type="str", required=True), namespace=dict(type="str")),
-        ),
+        prune_scope=prune_scope_argspec(),
         render_dir=dict(type="path"),
         conflict_retries=dict(type="int", default=5),
     )

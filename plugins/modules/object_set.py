@@ -28,6 +28,7 @@ description:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio_egress.k8s_request
+  - meshops.istio_egress.prune_scope
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -57,25 +58,6 @@ options:
       - Delete objects of this owner, in the kinds and namespaces listed or in O(prune_scope), that are not in O(definitions).
     type: bool
     default: false
-  prune_scope:
-    description:
-      - Extra kinds and namespaces to search for stale objects of this owner, for kinds that
-        O(definitions) may no longer contain.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      api_version:
-        description: API version of the kind.
-        type: str
-        required: true
-      kind:
-        description: The kind.
-        type: str
-        required: true
-      namespace:
-        description: Namespace to search; ignored for cluster-scoped kinds.
-        type: str
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -134,7 +116,7 @@ api_versions:
 """
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
 
@@ -145,12 +127,7 @@ def main():
         definitions=dict(type="list", elements="dict", required=True),
         owner=dict(type="str", required=True),
         prune=dict(type="bool", default=False),
-        prune_scope=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(api_version=dict(type="str", required=True), kind=dict(type="str", required=True), namespace=dict(type="str")),
-        ),
+        prune_scope=prune_scope_argspec(),
     )
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
