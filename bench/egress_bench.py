@@ -1,16 +1,23 @@
 """Benchmark: the collection against the kubernetes.core forms a user would
-otherwise write, on the project's test API server with Istio's CRDs.
+otherwise write, on the project's test control plane (a real etcd +
+kube-apiserver, Istio's CRDs installed; tests/control_plane).
 
 For each N: N external hosts (a mix of HTTP and TLS) rendered by the
-collection's own filter; then, each against a fresh server,
+collection's own filter; then, each form from a wiped cluster (Istio's mesh
+ConfigMap and egress gateway only) and a cold discovery cache,
   - the collection (playbooks/site.yml): first run, no-op rerun, rerun with 1% of hosts changed;
   - one kubernetes.core.k8s task per object (a loop): first run and no-op rerun,
     measured on at most LOOP_CAP objects and extrapolated beyond;
-  - one kubernetes.core.k8s task with every object (apply: true): first run and no-op rerun.
-Reports wall seconds, peak RSS (largest process of the run) and the server's
-request counts by verb, and the ratios. Usage:
+  - one kubernetes.core.k8s task with every object (apply: true): first run and no-op rerun;
+each twice: on loopback, and as a remote cluster (every request through the
+control plane's proxy, REMOTE_LATENCY seconds added to each). Reports wall
+seconds, peak RSS (largest process of the run), the requests by verb from the
+API server's audit log (the playbook's user only), and the ratios. Usage:
 
     python bench/egress_bench.py --sizes 10 100 1000 [--json out.json]
+
+KUBEBUILDER_ASSETS names the directory of etcd and kube-apiserver; without it
+scripts/envtest-assets.sh builds them (minutes, once).
 """
 import argparse
 import json
@@ -25,13 +32,14 @@ sys.path.insert(0, str(ROOT / "build" / "pycoll"))
 
 import yaml  # noqa: E402
 
+from control_plane import ISTIO_CRDS, ControlPlane, assets_dir  # noqa: E402
+from control_plane.plane import forget_discovery_cache  # noqa: E402
 from helpers.cluster import install_istio  # noqa: E402
 from helpers.inventory import write_inventory  # noqa: E402
 from helpers.playbook import ansible_env  # noqa: E402
-from k8s_server import start_server  # noqa: E402
 
-CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
 LOOP_CAP = 50
+REMOTE_LATENCY = 0.02
 VERBS = ("discovery", "get", "list", "create", "update", "patch", "delete")
 
 
@@ -74,41 +82,47 @@ def timed(cmd, env):
     return float(wall), int(rss_kb) / 1024.0
 
 
-class Run(object):
-    def __init__(self, server, workdir):
-        self.server = server
-        self.workdir = workdir
+class Cluster(object):
+    """One cluster of the benchmark: the shared control plane, wiped and set up anew for each
+    form, reached directly (local) or through the proxy with added latency (remote)."""
+
+    def __init__(self, plane, remote_latency=None):
+        self.plane = plane
+        self.remote_latency = remote_latency
+
+    def __enter__(self):
+        plane = self.plane
+        plane.create_namespace("istio-system")
+        install_istio(plane)
+        if self.remote_latency:
+            plane.set_latency(self.remote_latency)
+        self.kubeconfig = plane.proxied_kubeconfig if self.remote_latency else plane.kubeconfig
+        # A cold discovery cache, as a fresh controller (or execution environment) has.
+        forget_discovery_cache(plane.proxy_url if self.remote_latency else plane.url)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.plane.wipe()  # every object the form wrote, and the added latency
 
     def playbook(self, playbook, inventory, extra=None):
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)]
         if extra:
             cmd += ["-e", "@" + str(extra)]
-        self.server.reset_counts()
-        wall, rss = timed(cmd, ansible_env(self.server.kubeconfig))
-        counts = self.server.counts()
-        return {"wall": wall, "rss_mb": rss, "counts": dict((v, counts.get(v, 0)) for v in VERBS), "writes": counts.get("writes", 0)}
+        self.plane.reset_counts()
+        wall, rss = timed(cmd, ansible_env(self.kubeconfig))
+        counts = self.plane.counts()
+        return {"wall": wall, "rss_mb": rss, "counts": dict((v, counts.get(v, 0)) for v in VERBS), "writes": counts["writes"]}
 
 
-def fresh_server():
-    server = start_server(crd_file=str(CRDS))
-    server.create_namespace("istio-system")
-    install_istio(server)
-    return server
-
-
-def bench_collection(n, workdir):
-    server = fresh_server()
-    try:
-        run = Run(server, workdir)
+def bench_collection(cluster, n, workdir):
+    with cluster:
         site = ROOT / "playbooks" / "site.yml"
         inv = write_inventory(workdir, {"bench": {"external_services_hosts": make_hosts(n)}})
-        first = run.playbook(site, inv)
-        noop = run.playbook(site, inv)
+        first = cluster.playbook(site, inv)
+        noop = cluster.playbook(site, inv)
         inv = write_inventory(workdir, {"bench": {"external_services_hosts": make_hosts(n, changed=max(1, n // 100))}})
-        changed = run.playbook(site, inv)
+        changed = cluster.playbook(site, inv)
         return {"first": first, "noop": noop, "changed_1pct": changed}
-    finally:
-        server.stop()
 
 
 K8S_LOOP = """
@@ -137,20 +151,18 @@ K8S_BATCH = """
 """
 
 
-def bench_k8s_core(n, workdir, form):
+def bench_k8s_core(cluster, n, workdir, form):
     objects = rendered_objects(make_hosts(n), "bench")
     total = len(objects)
     if form == "loop":
         objects = objects[:LOOP_CAP]
-    server = fresh_server()
-    try:
-        run = Run(server, workdir)
+    with cluster:
         playbook = workdir / ("k8s_%s.yml" % form)
         playbook.write_text(K8S_LOOP if form == "loop" else K8S_BATCH)
         extra = workdir / "objects.yml"
         extra.write_text(yaml.safe_dump({"objects": objects}))
         inv = write_inventory(workdir, {"bench": {}})
-        result = {"first": run.playbook(playbook, inv, extra), "noop": run.playbook(playbook, inv, extra)}
+        result = {"first": cluster.playbook(playbook, inv, extra), "noop": cluster.playbook(playbook, inv, extra)}
         scale = float(total) / len(objects)
         result["measured_objects"], result["total_objects"] = len(objects), total
         if scale > 1:
@@ -159,8 +171,6 @@ def bench_k8s_core(n, workdir, form):
                     phase["wall_measured"] = phase["wall"]
                     phase["wall"] = phase["wall"] * scale
         return result
-    finally:
-        server.stop()
 
 
 def row(label, phase, extrapolated=False):
@@ -170,49 +180,70 @@ def row(label, phase, extrapolated=False):
     return "| %s | %s | %.0f | %d | %s |" % (label, wall, phase["rss_mb"], phase["writes"], verbs)
 
 
+def table(label, r):
+    """One setting's rows (local or remote) and its ratios."""
+    col, loop, batch = r["collection"], r.get("loop"), r.get("batch")
+    lines = ["\n%s\n" % label, "| run | wall s | peak RSS MB | writes | requests by verb |", "|---|---|---|---|---|",
+             row("collection: first run", col["first"]),
+             row("collection: no-op rerun", col["noop"]),
+             row("collection: 1% of hosts changed", col["changed_1pct"])]
+    if loop:
+        extrapolated = loop["measured_objects"] < loop["total_objects"]
+        lines.append(row("k8s loop: first run", loop["first"], extrapolated))
+        lines.append(row("k8s loop: no-op rerun", loop["noop"], extrapolated))
+    if batch:
+        lines.append(row("k8s batched apply: first run", batch["first"]))
+        lines.append(row("k8s batched apply: no-op rerun", batch["noop"]))
+    ratios = []
+    for name, other in (("per-object loop", loop), ("batched k8s apply", batch)):
+        if other:
+            ratios.append("no-op rerun %.1fx faster than the %s (first run %.1fx)" % (
+                other["noop"]["wall"] / col["noop"]["wall"], name, other["first"]["wall"] / col["first"]["wall"]))
+    if ratios:
+        lines.append("\nRatios: " + "; ".join(ratios) + ".")
+    return lines
+
+
 def report(results):
     lines = []
     for n, r in sorted(results.items()):
-        col, loop, batch = r["collection"], r.get("loop"), r.get("batch")
-        lines.append("\n### N = %d hosts (%d objects)\n" % (n, len(rendered_objects(make_hosts(n), "bench"))))
-        lines.append("| run | wall s | peak RSS MB | writes | requests by verb |")
-        lines.append("|---|---|---|---|---|")
-        lines.append(row("collection: first run", col["first"]))
-        lines.append(row("collection: no-op rerun", col["noop"]))
-        lines.append(row("collection: 1% of hosts changed", col["changed_1pct"]))
-        if loop:
-            extrapolated = loop["measured_objects"] < loop["total_objects"]
-            lines.append(row("k8s loop: first run", loop["first"], extrapolated))
-            lines.append(row("k8s loop: no-op rerun", loop["noop"], extrapolated))
-        if batch:
-            lines.append(row("k8s batched apply: first run", batch["first"]))
-            lines.append(row("k8s batched apply: no-op rerun", batch["noop"]))
-        ratios = []
-        for name, other in (("per-object loop", loop), ("batched k8s apply", batch)):
-            if other:
-                ratios.append("no-op rerun %.1fx faster than the %s (first run %.1fx)" % (
-                    other["noop"]["wall"] / col["noop"]["wall"], name, other["first"]["wall"] / col["first"]["wall"]))
-        lines.append("\nRatios: " + "; ".join(ratios) + ".")
+        lines.append("\n### N = %d hosts (%d objects)" % (n, len(rendered_objects(make_hosts(n), "bench"))))
+        lines += table("Local (loopback):", r["local"])
+        if "remote" in r:
+            lines += table("Remote cluster (+%d ms on every request, through the proxy):" % round(r["remote_latency"] * 1000),
+                           r["remote"])
     return "\n".join(lines)
+
+
+def bench_setting(cluster, n, workdir, with_k8s_core):
+    result = {"collection": bench_collection(cluster, n, workdir)}
+    if with_k8s_core:
+        result["loop"] = bench_k8s_core(cluster, n, workdir, "loop")
+        result["batch"] = bench_k8s_core(cluster, n, workdir, "batch")
+    return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--skip-k8s-core", action="store_true", help="measure only the collection")
+    parser.add_argument("--remote-latency", type=float, default=REMOTE_LATENCY,
+                        help="seconds added to each request in the remote rows (0: no remote rows)")
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
-    if not CRDS.is_file():
-        raise SystemExit("Istio CRD bundle not found at %s" % CRDS)
+    if not ISTIO_CRDS.is_file():
+        raise SystemExit("Istio CRD bundle not found at %s" % ISTIO_CRDS)
     results = {}
-    for n in args.sizes:
-        with tempfile.TemporaryDirectory(prefix="egress-bench-") as tmp:
-            workdir = Path(tmp)
-            results[n] = {"collection": bench_collection(n, workdir)}
-            if not args.skip_k8s_core:
-                results[n]["loop"] = bench_k8s_core(n, workdir, "loop")
-                results[n]["batch"] = bench_k8s_core(n, workdir, "batch")
-        print(report({n: results[n]}), flush=True)
+    with ControlPlane(assets_dir(), crd_file=str(ISTIO_CRDS)) as plane:
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix="egress-bench-") as tmp:
+                workdir = Path(tmp)
+                results[n] = {"local": bench_setting(Cluster(plane), n, workdir, not args.skip_k8s_core)}
+                if args.remote_latency:
+                    results[n]["remote_latency"] = args.remote_latency
+                    results[n]["remote"] = bench_setting(Cluster(plane, args.remote_latency), n, workdir,
+                                                         not args.skip_k8s_core)
+            print(report({n: results[n]}), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -11,5 +11,9 @@ echo "== ansible-lint (production profile)"
 ANSIBLE_COLLECTIONS_PATH="$PWD/.collections" ansible-lint --offline
 echo "== ansible-test sanity"
 bash scripts/sanity.sh
-echo "== pytest: unit, test API server, integration (against the installed collection)"
+echo "== the control plane and istioctl (built from their Go modules, or reused from the cache)"
+KUBEBUILDER_ASSETS=$(bash scripts/envtest-assets.sh | tail -1)
+export KUBEBUILDER_ASSETS
+echo "$KUBEBUILDER_ASSETS"
+echo "== pytest: unit, and integration against a real kube-apiserver (the installed collection)"
 MESHOPS_COLLECTIONS_PATH="$PWD/.collections" pytest tests -p no:cacheprovider -q -n 2 "$@"

@@ -3,7 +3,7 @@
 Unit tests import the collection the way Ansible does, as
 ``ansible_collections.meshops.istio_egress``; a symlink under build/ gives the
 source tree that name without installing it. ``tests/`` goes on sys.path so
-the test API server package (``k8s_server``) imports by name.
+the control plane package (``control_plane``) and the helpers import by name.
 """
 import sys
 from pathlib import Path
@@ -17,4 +17,4 @@ if not _LINK.exists():
 sys.path.insert(0, str(_COLLECTION_ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-pytest_plugins = ["k8s_server.fixtures"]
+pytest_plugins = ["control_plane.fixtures"]

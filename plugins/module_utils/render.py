@@ -201,13 +201,39 @@ def _service_entry(host, settings, ports=None, resolution=None):
     spec = {"hosts": [host["host"]]}
     if host["addresses"]:
         spec["addresses"] = list(host["addresses"])
-    spec["ports"] = [{"number": p["number"], "name": port_name(p["protocol"], p["number"]),
-                      "protocol": p["protocol"]} for p in ports or host["ports"]]
+    spec["ports"] = [_service_entry_port(p) for p in ports or host["ports"]]
     spec["resolution"] = resolution or host["resolution"]
     spec["location"] = "MESH_EXTERNAL"
     if host["endpoints"]:
         spec["endpoints"] = [_endpoint(e) for e in host["endpoints"]]
     return _object("ServiceEntry", service_entry_name(settings["owner"], host["host"]), settings, spec)
+
+
+def _service_entry_port(port):
+    rendered = {"number": port["number"], "name": port_name(port["protocol"], port["number"]),
+                "protocol": port["protocol"]}
+    if port.get("target_port"):
+        rendered["targetPort"] = port["target_port"]
+    return rendered
+
+
+def _origination(host):
+    """TLS origination: the app's HTTP ports, each reaching the host's
+    origination port (``targetPort``), as in Istio's TLS origination task.
+    The origination port itself is no port of the ServiceEntry, so sidecars
+    cannot reach the host on it around the egress gateway. An endpoint port
+    given for the origination port's name applies to each of those ports."""
+    origination = host["origination_port"]
+    ports = [dict(p, target_port=origination) for p in host["ports"]]
+    named = port_name("HTTPS", origination)
+    endpoints = []
+    for endpoint in host["endpoints"]:
+        mapped = dict(endpoint["ports"])
+        if named in mapped:
+            number = mapped.pop(named)
+            mapped.update((port_name(p["protocol"], p["number"]), number) for p in host["ports"])
+        endpoints.append({"address": endpoint["address"], "ports": mapped})
+    return ports, dict(host, endpoints=endpoints)
 
 
 def _endpoint(endpoint):
@@ -218,14 +244,13 @@ def _endpoint(endpoint):
 
 
 def _service_entries(hosts, settings):
-    """One per host; TLS origination adds the port the gateway originates
-    TLS to; each served_by server gets one with its wildcards' ports."""
+    """One per host (TLS origination: its HTTP ports reach the origination
+    port); each served_by server gets one with its wildcards' ports."""
     entries, servers = [], {}
     for host in hosts:
         ports = host["ports"]
         if host["tls_origination"]:
-            ports = sorted(ports + [{"number": host["origination_port"], "protocol": "HTTPS"}],
-                           key=lambda p: p["number"])
+            ports, host = _origination(host)
         entries.append((host["host"], _service_entry(host, settings, ports)))
         if host["served_by"]:
             merged = servers.setdefault(host["served_by"], {})

@@ -17,6 +17,7 @@ port          gateway_mtls: false    gateway_mtls: true                         
 ============  =====================  ==========================================  ====================
 HTTP, HTTP2,  server <protocol>,     server HTTPS ISTIO_MUTUAL (one per port),   http route, to the
 GRPC          shared subset          subset of the host: ISTIO_MUTUAL, sni host  port (origination:
+                                                                                 its targetPort is the
                                                                                  origination_port)
 TLS, HTTPS    server TLS             the same; with allowed_sources: server      tls route by SNI;
               PASSTHROUGH, shared    TLS ISTIO_MUTUAL of the host (the client's  inside mutual TLS:
@@ -52,7 +53,9 @@ def legs(host, settings):
     host's), ``mesh`` and ``gateway`` (the route kind of each leg),
     ``mtls`` (sidecar -> gateway mutual TLS), ``server`` (gateway server
     protocol, tls mode, owning host or None when shared), ``target`` and
-    ``target_port`` (where the gateway sends it)."""
+    ``target_port`` (the port of the target's ServiceEntry the gateway
+    route names; with TLS origination that port's targetPort is the
+    origination port)."""
     result = []
     mtls_on = settings["gateway_mtls"]
     for port in host["ports"]:
@@ -62,8 +65,6 @@ def legs(host, settings):
         if protocol in HTTP_PROTOCOLS:
             leg.update(mesh="http", gateway="http", mtls=mtls_on,
                        server=("HTTPS", ISTIO_MUTUAL, None) if mtls_on else (protocol, None, None))
-            if host["tls_origination"]:
-                leg["target_port"] = host["origination_port"]
         elif protocol in TLS_PROTOCOLS:
             # Wrapped in mutual TLS only when the gateway must know the source.
             wrapped = mtls_on and bool(host["allowed_sources"])
@@ -152,17 +153,18 @@ def gateway_destination_rule_spec(all_legs, settings, fqdn):
 
 
 def host_destination_rule_spec(host, settings):
-    """TLS origination: the egress gateway opens TLS to the host's
-    origination port (MUTUAL with the client certificate of credential_name,
-    a Secret in the gateway's namespace). Exported to the gateway's
-    namespace only, so sidecars never originate TLS themselves."""
+    """TLS origination: on each of the host's HTTP ports (whose targetPort
+    is the origination port) the egress gateway opens TLS to the host
+    (MUTUAL with the client certificate of credential_name, a Secret in the
+    gateway's namespace). Exported to the gateway's namespace only, so
+    sidecars never originate TLS themselves."""
     name = host["host"]
     tls = {"mode": "SIMPLE", "sni": name}
     if host["credential_name"]:
         tls = {"mode": "MUTUAL", "credentialName": host["credential_name"], "sni": name}
     export = "." if settings["namespace"] == settings["gateway_namespace"] else settings["gateway_namespace"]
     return {"host": name, "exportTo": [export], "trafficPolicy": {"portLevelSettings": [
-        {"port": {"number": host["origination_port"]}, "tls": tls}]}}
+        {"port": {"number": port["number"]}, "tls": dict(tls)} for port in host["ports"]]}}
 
 
 def gateway_ports(all_legs):

@@ -29,11 +29,12 @@ TEAM_SERVICE_ENTRY = {
 }
 
 
-def site(server, directory, hosts, owner="cluster-a", env=None, check=False, **host_vars):
-    """One ansible-playbook run of site.yml for one cluster (owner = inventory hostname)."""
+def site(server, directory, hosts, owner="cluster-a", env=None, check=False, kubeconfig=None, **host_vars):
+    """One ansible-playbook run of site.yml for one cluster (owner = inventory hostname),
+    with ``server.kubeconfig`` unless ``kubeconfig`` is given (the fault proxy's, say)."""
     directory.mkdir(parents=True, exist_ok=True)
     inventory = write_inventory(directory, {owner: dict({"external_services_hosts": hosts}, **host_vars)})
-    return run_playbook(SITE, inventory=inventory, kubeconfig=server.kubeconfig, env=env, check=check)
+    return run_playbook(SITE, inventory=inventory, kubeconfig=kubeconfig or server.kubeconfig, env=env, check=check)
 
 
 def failure_messages(result):
@@ -61,18 +62,19 @@ def team_objects(server):
     return {"service_entry": entry, "team_routes": routes, "team_labels": shared["metadata"].get("labels")}
 
 
+def without_server_fields(obj):
+    """``obj`` without the metadata the API server sets on each write (uid,
+    resourceVersion, generation, creationTimestamp, managedFields)."""
+    return dict(obj, metadata=dict((k, v) for k, v in obj["metadata"].items() if k not in _SERVER_FIELDS))
+
+
 def state(server, namespace=NS):
-    """Every Istio object in ``namespace`` without server-filled metadata:
-    {plural: {name: object}}; equal for two clusters that were converged
-    to the same inventory, whatever happened on the way."""
-    result = {}
-    for plural in ISTIO_PLURALS:
-        objects = {}
-        for obj in server.objects(plural, namespace):
-            meta = dict((k, v) for k, v in obj["metadata"].items() if k not in _SERVER_FIELDS)
-            objects[meta["name"]] = dict(obj, metadata=meta)
-        result[plural] = objects
-    return result
+    """Every Istio object in ``namespace`` without server-set metadata:
+    {plural: {name: object}}; equal for two runs that converged the same
+    inventory from the same start, whatever happened on the way."""
+    return dict((plural, dict((obj["metadata"]["name"], without_server_fields(obj))
+                              for obj in server.objects(plural, namespace)))
+                for plural in ISTIO_PLURALS)
 
 
 def duplicates(server, namespace=NS):

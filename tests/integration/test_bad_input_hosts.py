@@ -2,11 +2,11 @@
 field a user has to fix, and the cluster sees no write.
 
 One table, one playbook run (tests/helpers/batch.py): each case is an
-inventory host with its own test API server, Istio installed.
+inventory host with its own identity on the control plane, Istio installed.
 """
 import pytest
 
-from helpers.batch import ISTIO_CRDS, Case, assert_refused, outcomes_fixture
+from helpers.batch import ISTIO_CRDS, Case, assert_converged, assert_refused, in_own_namespace, outcomes_fixture
 
 pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
 
@@ -131,9 +131,15 @@ CASES = [
 ]
 
 
-outcomes = outcomes_fixture(SITE, CASES)
+# Valid input in the same run (in a namespace of its own): it converges, and its writes are counted.
+CONTROL = Case("control-valid-hosts", in_own_namespace(hosts(OK, {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}]})), ())
+outcomes = outcomes_fixture(SITE, CASES + [CONTROL])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_host_item_fails_naming_item_and_field_and_writes_nothing(case, outcomes):
     assert_refused(case, outcomes[case.id])
+
+
+def test_valid_hosts_in_the_same_run_converge(outcomes):
+    assert_converged(outcomes[CONTROL.id])

@@ -3,12 +3,13 @@ egress_hosts): every case fails naming the item and the field, and the
 cluster sees no write.
 
 One table, one playbook run (tests/helpers/batch.py and
-playbooks/module_call.yml): each case is an inventory host with its own test
-API server, Istio installed, calling one module with its own arguments.
+playbooks/module_call.yml): each case is an inventory host with its own
+identity on the control plane, Istio installed, calling one module with its
+own arguments; a case with a set-up has a namespace of its own (NS).
 """
 import pytest
 
-from helpers.batch import ISTIO_CRDS, Case, assert_refused, outcomes_fixture
+from helpers.batch import ISTIO_CRDS, NS as OWN_NS, Case, assert_converged, assert_refused, outcomes_fixture
 
 pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
 
@@ -16,7 +17,6 @@ PLAYBOOK = __import__("pathlib").Path(__file__).resolve().parent / "playbooks" /
 NS = "istio-system"
 EGRESS = "istio-egressgateway.istio-system.svc.cluster.local"
 TO_EGRESS = [{"destination": {"host": EGRESS, "subset": "httpbin", "port": {"number": 80}}}]
-VS_PATH = "/apis/networking.istio.io/v1/namespaces/istio-system/virtualservices"
 
 
 def route(**changes):
@@ -46,15 +46,15 @@ def egress_hosts(hosts, **args):
     return {"case_module": "egress_hosts", "case_args": dict({"owner": "eu1", "hosts": hosts}, **args)}
 
 
-def garbled_virtual_service(server):
-    server.request("POST", VS_PATH, {
+def garbled_virtual_service(server, namespace):
+    server.create({
         "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-        "metadata": {"name": "httpbin-org", "namespace": NS, "annotations": {"egress.meshops.io/routes": "[1, 2]"}},
+        "metadata": {"name": "httpbin-org", "namespace": namespace, "annotations": {"egress.meshops.io/routes": "[1, 2]"}},
         "spec": {"hosts": ["httpbin.org"], "http": [{"name": "team", "route": [{"destination": {"host": "httpbin.org"}}]}]}})
 
 
-def foreign_config_map(server):
-    server.request("POST", "/api/v1/namespaces/default/configmaps", config_map("settings-b", team="payments"))
+def foreign_config_map(server, namespace):
+    server.create(config_map("settings-b", namespace, team="payments"))
 
 
 CASES = [
@@ -90,7 +90,8 @@ CASES = [
             {"name": "a-org", "hosts": ["a.org"], "http": [route()]},
             {"name": "httpbin-org", "hosts": ["httpbin.org"], "http": [route(match=[{"gateway": ["mesh"]}])]}]}},
          ("virtual_services[1]", "http[0].match[0]", "'gateway'")),
-    Case("vs-garbled-record", vs(), ("httpbin-org", "egress.meshops.io/routes", "not a JSON object"), setup=garbled_virtual_service),
+    Case("vs-garbled-record", vs(namespace=OWN_NS), ("httpbin-org", "egress.meshops.io/routes", "not a JSON object"),
+         setup=garbled_virtual_service),
     # object_set: whole objects users pass
     Case("os-kind-typo", object_set({"apiVersion": "networking.istio.io/v1", "kind": "Destination",
                                      "metadata": {"name": "httpbin", "namespace": NS}, "spec": {"host": "httpbin.org"}}),
@@ -107,8 +108,8 @@ CASES = [
     Case("os-prune-scope-kind", object_set(config_map("settings-a"), prune=True,
                                            prune_scope=[{"api_version": "v1", "kind": "ConfigMaps", "namespace": "default"}]),
          ("prune_scope[0]", "kind:", "ConfigMaps", "did you mean ConfigMap")),
-    Case("os-foreign-name", object_set(config_map("settings-a"), config_map("settings-b")),
-         ("ConfigMap/default/settings-b", "not managed by this owner set"), setup=foreign_config_map),
+    Case("os-foreign-name", object_set(config_map("settings-a", OWN_NS), config_map("settings-b", OWN_NS)),
+         ("ConfigMap/%s/settings-b" % OWN_NS, "not managed by this owner set"), setup=foreign_config_map),
     Case("os-strict-schema", object_set({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
                                          "metadata": {"name": "httpbin", "namespace": NS},
                                          "spec": {"host": "httpbin.org", "trafficPolicy": {"tls": {"mode": "MUTUAL", "credentialname": "x"}}}}),
@@ -122,9 +123,15 @@ CASES = [
 ]
 
 
-outcomes = outcomes_fixture(PLAYBOOK, CASES)
+# Valid input in the same run (in a namespace of its own): it converges, and its writes are counted.
+CONTROL = Case("control-valid-route", vs(namespace=OWN_NS), ())
+outcomes = outcomes_fixture(PLAYBOOK, CASES + [CONTROL])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_module_input_fails_naming_item_and_field_and_writes_nothing(case, outcomes):
     assert_refused(case, outcomes[case.id])
+
+
+def test_valid_module_input_in_the_same_run_converges(outcomes):
+    assert_converged(outcomes[CONTROL.id])

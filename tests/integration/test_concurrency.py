@@ -44,9 +44,9 @@ def owned(server, owner):
 
 
 @pytest.fixture
-def cluster(k8s_server):
-    install_istio(k8s_server)
-    return k8s_server
+def cluster(apiserver):
+    install_istio(apiserver)
+    return apiserver
 
 
 def test_eight_owners_at_once_then_one_prunes(cluster, tmp_path):

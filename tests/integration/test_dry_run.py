@@ -11,7 +11,7 @@ import pytest
 from helpers.cluster import install_istio
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
-from k8s_server.fixtures import ISTIO_CRDS
+from apiserver.fixtures import ISTIO_CRDS
 
 pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)
 
@@ -31,12 +31,12 @@ CHANGED = [FIRST[1] | {"ports": [{"number": 443, "protocol": "TLS"}, {"number": 
 
 
 @pytest.fixture
-def cluster(k8s_server):
+def cluster(apiserver):
     """Istio with its mesh config; no egress gateway yet: the first run installs it (manifest)."""
-    install_istio(k8s_server)
+    install_istio(apiserver)
     for path in ("/apis/apps/v1/namespaces/istio-system/deployments/", "/api/v1/namespaces/istio-system/services/"):
-        k8s_server.request("DELETE", path + "istio-egressgateway")
-    return k8s_server
+        apiserver.request("DELETE", path + "istio-egressgateway")
+    return apiserver
 
 
 def writes(server, dry_run):

@@ -1,8 +1,10 @@
-"""The egress_gateway role, run with real ansible-playbook against the test API server.
+"""The egress_gateway role, run with real ansible-playbook against the test control plane.
 
 helm and istioctl cannot run here: their tests put small stub executables on
 PATH that record their argv and, like the real installers, create the gateway
-Deployment and Service through the API (with the installer's labels).
+Deployment and Service through the API (with the installer's labels). No
+Deployment controller or kubelet runs: where the role installs a gateway and
+waits for it, the test has the stand-in report every Deployment rolled out.
 """
 import json
 import os
@@ -74,6 +76,8 @@ def create_gateway(server, labels, annotations=None, name="istio-egressgateway",
         "apiVersion": "v1", "kind": "Service", "metadata": metadata,
         "spec": {"type": "ClusterIP", "selector": pod_labels,
                  "ports": [{"name": port_name, "port": port, "targetPort": port} for port, port_name in ports]}})
+    # Ready, as the Deployment controller and kubelet would report it.
+    server.mark_rolled_out(namespace, name)
 
 
 # --- stub installers ------------------------------------------------------------------------------
@@ -106,30 +110,31 @@ def path_without(*binaries):
 
 # --- tests ----------------------------------------------------------------------------------------
 
-def test_absent_gateway_fails_clearly_without_writes(k8s_server):
-    result = run(k8s_server)
+def test_absent_gateway_fails_clearly_without_writes(apiserver):
+    result = run(apiserver)
     message = failure_message(result)
     for expected in ("No egress gateway found", "istio-egressgateway", "istio=egressgateway", "istio-system",
                      "egress_gateway_install", "'manifest'", "'helm'", "'istioctl'"):
         assert expected in message
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
-def test_invalid_settings_fail_before_any_cluster_call(k8s_server):
-    result = run(k8s_server, egress_gateway_install="manifest", egress_gateway_replicas_min=3, egress_gateway_replicas_max=2,
+def test_invalid_settings_fail_before_any_cluster_call(apiserver):
+    result = run(apiserver, egress_gateway_install="manifest", egress_gateway_replicas_min=3, egress_gateway_replicas_max=2,
                  egress_gateway_extra_ports=[15090, {"number": 9000, "protocol": "UDP"}])
     message = failure_message(result)
     assert "3 error(s); nothing was changed" in message
     assert "egress_gateway_replicas_max" in message and "15090 is reserved" in message and "egress_gateway_extra_ports[1].protocol" in message
-    assert k8s_server.requests == []
+    assert apiserver.requests == []
 
 
-def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(k8s_server):
-    first = run(k8s_server, diff=True, egress_gateway_install="manifest",
+def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(apiserver):
+    apiserver.roll_out_deployments()  # the role waits for the Deployment it applies
+    first = run(apiserver, diff=True, egress_gateway_install="manifest",
                 egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
     assert first.rc == 0, first.stdout[-3000:]
     assert first.changed() > 0
-    objects = owned_objects(k8s_server)
+    objects = owned_objects(apiserver)
     assert {key[0] for key in objects} == CHART_KINDS
     for obj in objects.values():
         assert obj["metadata"]["name"] == "istio-egressgateway"
@@ -154,47 +159,47 @@ def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(k8s_s
     assert [p["port"] for p in facts["ports"]] == [80, 443, 8443]
     assert facts["installed_by"] == "manifest/localhost" and facts["ready_replicas"] >= 1
 
-    k8s_server.reset_counts()
-    second = run(k8s_server, egress_gateway_install="manifest", egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
+    apiserver.reset_counts()
+    second = run(apiserver, egress_gateway_install="manifest", egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
     assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
     # Two replicas at least: the HPA changes and a PDB appears; back to one: the PDB is pruned.
-    third = run(k8s_server, egress_gateway_install="manifest", egress_gateway_replicas_min=2,
+    third = run(apiserver, egress_gateway_install="manifest", egress_gateway_replicas_min=2,
                 egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}, 80])
     assert third.rc == 0 and third.changed() > 0
-    objects = owned_objects(k8s_server)
+    objects = owned_objects(apiserver)
     assert objects[("HorizontalPodAutoscaler", "istio-egressgateway")]["spec"]["minReplicas"] == 2
     pdb = objects[("PodDisruptionBudget", "istio-egressgateway")]
     assert pdb["spec"]["minAvailable"] == 1 and pdb["metadata"]["labels"]["egress.meshops.io/owner"] == "localhost"
-    fourth = run(k8s_server, egress_gateway_install="manifest")
+    fourth = run(apiserver, egress_gateway_install="manifest")
     assert fourth.rc == 0
-    objects = owned_objects(k8s_server)
+    objects = owned_objects(apiserver)
     assert ("PodDisruptionBudget", "istio-egressgateway") not in objects
     assert [p["port"] for p in objects[("Service", "istio-egressgateway")]["spec"]["ports"]] == [80, 443]
 
 
-def test_manifest_check_mode_writes_nothing(k8s_server):
-    result = run(k8s_server, check=True, diff=True, egress_gateway_install="manifest", egress_gateway_revision="canary")
+def test_manifest_check_mode_writes_nothing(apiserver):
+    result = run(apiserver, check=True, diff=True, egress_gateway_install="manifest", egress_gateway_revision="canary")
     assert result.rc == 0, result.stdout[-3000:]
     assert result.changed() > 0  # it says what it would do
-    assert writes(k8s_server) == 0
-    assert owned_objects(k8s_server) == {}
+    assert writes(apiserver) == 0
+    assert owned_objects(apiserver) == {}
 
 
-def test_existing_gateway_is_detected_and_left_alone(k8s_server):
-    create_gateway(k8s_server, labels={"app": "istio-egressgateway", "istio": "egressgateway"},
+def test_existing_gateway_is_detected_and_left_alone(apiserver):
+    create_gateway(apiserver, labels={"app": "istio-egressgateway", "istio": "egressgateway"},
                    ports=((80, "http2"), (443, "https"), (9443, "tls-9443")))
-    before = gateway_kind_objects(k8s_server)
-    k8s_server.reset_counts()
+    before = gateway_kind_objects(apiserver)
+    apiserver.reset_counts()
     for install in ("none", "manifest"):
-        result = run(k8s_server, egress_gateway_install=install)
+        result = run(apiserver, egress_gateway_install=install)
         assert result.rc == 0 and result.changed() == 0, result.stdout[-3000:]
         facts = gateway_facts(result)
         assert [p["port"] for p in facts["ports"]] == [80, 443, 9443]
         assert facts["installed_by"] == "other" and facts["ready_replicas"] == 1
-    assert writes(k8s_server) == 0
-    after = gateway_kind_objects(k8s_server)
+    assert writes(apiserver) == 0
+    after = gateway_kind_objects(apiserver)
     assert {k: v["metadata"]["resourceVersion"] for k, v in after.items()} == {k: v["metadata"]["resourceVersion"] for k, v in before.items()}
 
 
@@ -207,18 +212,19 @@ def test_existing_gateway_is_detected_and_left_alone(k8s_server):
     pytest.param(lambda s: create_gateway(s, labels={"app": "egress-two", "istio": "egressgateway"}, name="egress-two"),
                  {}, "egress-two carries the selector labels", id="second-gateway"),
 ])
-def test_unsafe_installs_are_refused(k8s_server, setup, extra, expected):
-    setup(k8s_server)
-    k8s_server.reset_counts()
-    result = run(k8s_server, egress_gateway_install="manifest", **extra)
+def test_unsafe_installs_are_refused(apiserver, setup, extra, expected):
+    setup(apiserver)
+    apiserver.reset_counts()
+    result = run(apiserver, egress_gateway_install="manifest", **extra)
     message = failure_message(result)
     assert expected in message and "Nothing was changed" in message
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
-def test_helm_install_then_rerun(k8s_server, tmp_path):
+def test_helm_install_then_rerun(apiserver, tmp_path):
     env = install_stub(tmp_path / "bin", "helm")
-    first = run(k8s_server, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
+    apiserver.roll_out_deployments()  # the role waits for the Deployment helm creates
+    first = run(apiserver, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
                 egress_gateway_extra_ports=[9000])
     assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
     upgrades = [argv for argv in calls(tmp_path / "bin", "helm") if "upgrade" in argv]
@@ -235,28 +241,29 @@ def test_helm_install_then_rerun(k8s_server, tmp_path):
     facts = gateway_facts(first)
     assert facts["installed_by"] == "helm/istio-egressgateway" and [p["port"] for p in facts["ports"]] == [80, 443, 9000]
 
-    k8s_server.reset_counts()
-    second = run(k8s_server, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
+    apiserver.reset_counts()
+    second = run(apiserver, env=env, egress_gateway_install="helm", egress_gateway_helm_chart_version="1.24.0",
                  egress_gateway_extra_ports=[9000])
     assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
     assert len([argv for argv in calls(tmp_path / "bin", "helm") if "upgrade" in argv]) == 1
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
-def test_istioctl_install_then_rerun(k8s_server, tmp_path):
+def test_istioctl_install_then_rerun(apiserver, tmp_path):
     env = install_stub(tmp_path / "bin", "istioctl")
+    apiserver.roll_out_deployments()  # the role waits for the Deployment istioctl creates
     base = tmp_path / "mine.yaml"
     base.write_text("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {profile: minimal}\n")
     work = tmp_path / "work"
     common = dict(egress_gateway_install="istioctl", egress_gateway_work_dir=str(work),
                   egress_gateway_istioctl_files=[str(base)], egress_gateway_extra_ports=[{"number": 8443, "protocol": "TLS"}])
-    first = run(k8s_server, env=env, **common)
+    first = run(apiserver, env=env, **common)
     assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
     overlay = work / "egress-gateway.istiooperator.yaml"
     [argv] = [argv for argv in calls(tmp_path / "bin", "istioctl") if "install" in argv]
     # istioctl reads no K8S_AUTH_* variable: the role names the cluster (here the environment's kubeconfig).
     assert argv[0].endswith("istioctl")
-    assert argv[1:] == ["install", "-y", "--kubeconfig", k8s_server.kubeconfig, "-f", str(base), "-f", str(overlay)]
+    assert argv[1:] == ["install", "-y", "--kubeconfig", apiserver.kubeconfig, "-f", str(base), "-f", str(overlay)]
     document = yaml.safe_load(overlay.read_text())
     assert document["kind"] == "IstioOperator"
     [component] = document["spec"]["components"]["egressGateways"]
@@ -265,25 +272,25 @@ def test_istioctl_install_then_rerun(k8s_server, tmp_path):
     assert [p["port"] for p in component["k8s"]["service"]["ports"]] == [80, 443, 8443]
     assert gateway_facts(first)["installed_by"] == "istioctl"
 
-    second = run(k8s_server, env=env, **common)
+    second = run(apiserver, env=env, **common)
     assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
     assert len([argv for argv in calls(tmp_path / "bin", "istioctl") if "install" in argv]) == 1
 
 
 @pytest.mark.parametrize("install,binary", [("helm", "helm"), ("istioctl", "istioctl")])
-def test_missing_installer_binary_fails_clearly(k8s_server, tmp_path, install, binary):
-    result = run(k8s_server, env={"PATH": path_without("helm", "istioctl")}, egress_gateway_install=install,
+def test_missing_installer_binary_fails_clearly(apiserver, tmp_path, install, binary):
+    result = run(apiserver, env={"PATH": path_without("helm", "istioctl")}, egress_gateway_install=install,
                  egress_gateway_work_dir=str(tmp_path / "work"))
     message = failure_message(result)
     assert "egress_gateway_install={0} needs the {1} binary".format(install, binary) in message
     assert "egress_gateway_install=manifest" in message and "Nothing was changed" in message
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
-def test_render_mode_makes_no_cluster_call(k8s_server, tmp_path):
-    result = run(k8s_server, istio_egress_apply=False, istio_egress_render_dir=str(tmp_path), egress_gateway_install="manifest")
+def test_render_mode_makes_no_cluster_call(apiserver, tmp_path):
+    result = run(apiserver, istio_egress_apply=False, istio_egress_render_dir=str(tmp_path), egress_gateway_install="manifest")
     assert result.rc == 0, result.stdout[-3000:]
-    assert k8s_server.requests == []
+    assert apiserver.requests == []
     directory = tmp_path / "localhost" / "egress_gateway"
     written = dict((p.name, yaml.safe_load(p.read_text())) for p in directory.iterdir())
     assert {obj["kind"] for obj in written.values()} == CHART_KINDS

@@ -10,8 +10,8 @@ import yaml
 from helpers.cluster import MESH_CONFIG, install_istio
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
-from k8s_server.builtin_schema import decode
-from k8s_server.schema import load_crds
+from apiserver.builtin_schema import decode
+from apiserver.schema import load_crds
 
 ROOT = Path(__file__).resolve().parents[2]
 ISTIO_CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
@@ -46,20 +46,20 @@ ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservi
 
 
 @pytest.fixture
-def cluster(k8s_server):
+def cluster(apiserver):
     """Istio with the egress gateway, whose Service also carries the TCP port,
     a mesh already REGISTRY_ONLY (so the outbound_policy role writes nothing)
     and the application namespaces."""
-    install_istio(k8s_server)
+    install_istio(apiserver)
     path = "/api/v1/namespaces/istio-system/configmaps/istio"
-    config_map = k8s_server.request("GET", path)
+    config_map = apiserver.request("GET", path)
     config_map["data"]["mesh"] = MESH_CONFIG + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
-    k8s_server.request("PUT", path, config_map)
-    add_gateway_port(k8s_server, {"name": "tcp-5432", "port": 5432, "targetPort": 5432})
+    apiserver.request("PUT", path, config_map)
+    add_gateway_port(apiserver, {"name": "tcp-5432", "port": 5432, "targetPort": 5432})
     for namespace in ENFORCED + ["ci"]:
-        k8s_server.create_namespace(namespace)
-    k8s_server.reset_counts()
-    return k8s_server
+        apiserver.create_namespace(namespace)
+    apiserver.reset_counts()
+    return apiserver
 
 
 def add_gateway_port(server, port):
@@ -101,8 +101,9 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     assert sorted(h for e in entries for h in e["spec"]["hosts"]) == sorted(
         [item["host"] for item in VARIANTS] + ["www.wikipedia.org"])
     assert one(entries, hosts=["*.wikipedia.org"])["spec"]["resolution"] == "NONE"
+    # Port 443 is reached through port 80's targetPort, so sidecars cannot reach it directly.
     assert one(entries, hosts=["secure.example.com"])["spec"]["ports"] == [
-        {"number": 80, "name": "http-80", "protocol": "HTTP"}, {"number": 443, "name": "https-443", "protocol": "HTTPS"}]
+        {"number": 80, "name": "http-80", "protocol": "HTTP", "targetPort": 443}]
     assert one(entries, hosts=["db.partner.example"])["spec"]["addresses"] == ["203.0.113.0/24"]
 
     [gateway] = owned(cluster, "gateways", "istio-system")
@@ -126,7 +127,7 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     assert sorted(snis) == ["api.github.com", "db.partner.example", "edition.cnn.com", "httpbin.org",
                             "partner.example.com", "secure.example.com"]
     assert one(rules, host="secure.example.com")["spec"]["trafficPolicy"]["portLevelSettings"] == [
-        {"port": {"number": 443}, "tls": {"mode": "SIMPLE", "sni": "secure.example.com"}}]
+        {"port": {"number": 80}, "tls": {"mode": "SIMPLE", "sni": "secure.example.com"}}]
     assert one(rules, host="partner.example.com")["spec"]["trafficPolicy"]["portLevelSettings"][0]["tls"] == {
         "mode": "MUTUAL", "credentialName": "partner-client", "sni": "partner.example.com"}
 
@@ -136,7 +137,7 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     assert to_gateway["route"][0]["destination"] == {"host": GATEWAY_FQDN, "subset": snis["secure.example.com"],
                                                      "port": {"number": 80}}
     assert to_host["match"][0]["port"] == 80
-    assert to_host["route"][0]["destination"] == {"host": "secure.example.com", "port": {"number": 443}}
+    assert to_host["route"][0]["destination"] == {"host": "secure.example.com", "port": {"number": 80}}  # -> 443
     assert [r["route"][0]["destination"]["host"] for r in services["*.wikipedia.org"]["tls"]] == [
         GATEWAY_FQDN, "www.wikipedia.org"]
     assert services["api.github.com"]["tls"][0]["match"][0]["sniHosts"] == ["api.github.com"]

@@ -8,11 +8,8 @@ import re
 
 import pytest
 
-
 from helpers.cluster import install_istio
 from helpers.mesh_state import HOSTS, duplicates, failure_messages, seed_team_objects, site, state, team_objects
-from k8s_server.fixtures import ISTIO_CRDS
-from k8s_server.server import start_server
 
 # Short, so that a stalled answer costs seconds; the fault's delay goes past it.
 TIMEOUT = 2
@@ -20,6 +17,8 @@ ENV = {"MESHOPS_K8S_REQUEST_TIMEOUT": str(TIMEOUT)}
 KINDS = {
     "500": dict(status=500),
     "503-retry-after": dict(status=503, retry_after=1),
+    # The proxy holds the request past the client's timeout, then forwards it:
+    # the write lands on the server after the client gave up on it.
     "timeout": dict(status=None, delay=TIMEOUT + 1.5),
     "dropped": dict(status=None, drop=True),
     "409": dict(status=409),
@@ -33,40 +32,35 @@ TARGETS = {
 }
 
 
-def _cluster():
-    server = start_server(crd_file=str(ISTIO_CRDS))
+def prepare(server):
+    """The start of every run here: Istio installed and another team's objects in place."""
     server.create_namespace("istio-system")
     install_istio(server)
-    seed_team_objects(server)
-    return server
+    return seed_team_objects(server)
 
 
 @pytest.fixture(scope="module")
-def clean_state(tmp_path_factory):
-    """What a run without faults leaves on a fresh cluster."""
-    if not ISTIO_CRDS.is_file():
-        pytest.skip("Istio CRD bundle not found at %s" % ISTIO_CRDS)
-    server = _cluster()
+def clean_state(control_plane, tmp_path_factory):
+    """What a run without faults leaves, from the same start; wiped before the tests run."""
     try:
-        result = site(server, tmp_path_factory.mktemp("clean"), HOSTS, env=ENV)
+        prepare(control_plane)
+        result = site(control_plane, tmp_path_factory.mktemp("clean"), HOSTS, env=ENV)
         assert result.rc == 0, result.stdout[-3000:]
-        return state(server)
+        return state(control_plane)
     finally:
-        server.stop()
+        control_plane.wipe()
 
 
 @pytest.fixture
-def cluster(clean_state):
-    server = _cluster()
-    team = team_objects(server)
-    yield server, team
-    server.stop()
+def cluster(clean_state, apiserver):
+    return apiserver, prepare(apiserver)
 
 
 def assert_converged(server, team, clean_state):
     assert duplicates(server) == []
     assert state(server) == clean_state
-    # the team's objects: the ServiceEntry byte for byte, its route as it was
+    # the team's objects: the ServiceEntry byte for byte (resourceVersion too:
+    # never written), its route and labels in the shared VirtualService as they were
     assert team_objects(server) == team
 
 
@@ -76,7 +70,7 @@ def test_a_transient_fault_is_retried_and_the_state_is_exact(cluster, clean_stat
     faults = {target: server.inject_fault(match, times=1, **KINDS[kind])
               for target, match in TARGETS.items() if not (kind == "409" and match["verb"] == "list")}
 
-    result = site(server, tmp_path, HOSTS, env=ENV)
+    result = site(server, tmp_path, HOSTS, env=ENV, kubeconfig=server.proxied_kubeconfig)
 
     assert result.rc == 0, failure_messages(result)
     assert dict((target, fault.hits) for target, fault in faults.items()) == dict((target, 1) for target in faults)
@@ -100,7 +94,7 @@ def test_a_lasting_fault_fails_clearly_and_a_rerun_converges(cluster, clean_stat
     server, team = cluster
     fault = server.inject_fault(TARGETS[target], times=None, **KINDS[kind])
 
-    result = site(server, tmp_path, HOSTS, env=ENV)
+    result = site(server, tmp_path, HOSTS, env=ENV, kubeconfig=server.proxied_kubeconfig)
 
     assert result.rc != 0
     [message] = failure_messages(result)
@@ -110,6 +104,6 @@ def test_a_lasting_fault_fails_clearly_and_a_rerun_converges(cluster, clean_stat
     assert "Traceback" not in result.stdout
 
     server.clear_faults()
-    again = site(server, tmp_path, HOSTS, env=ENV)
+    again = site(server, tmp_path, HOSTS, env=ENV, kubeconfig=server.proxied_kubeconfig)
     assert again.rc == 0, failure_messages(again)
     assert_converged(server, team, clean_state)

@@ -1,18 +1,21 @@
 """``molecule test`` of molecule/default, as CI runs it.
 
-The scenario starts the project's test API server per cluster of its inventory
-(create.yml), runs meshops.istio_egress.site (converge), reruns it expecting no
-change (idempotence), reads the Istio objects back (verify.yml) and stops the
-servers (destroy.yml). The collection comes from MESHOPS_COLLECTIONS_PATH (the
-installed tarball) when set, else from the source tree.
+The scenario starts one test control plane (etcd + kube-apiserver, Istio's
+CRDs) per cluster of its inventory (create.yml), runs meshops.istio_egress.site
+(converge), reruns it expecting no change (idempotence), reads the Istio
+objects back (verify.yml) and stops the control planes (destroy.yml). The
+collection comes from MESHOPS_COLLECTIONS_PATH (the installed tarball) when
+set, else from the source tree.
 """
 import importlib.util
+import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from control_plane import assets_dir
 from helpers.playbook import BIN, ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +27,30 @@ pytestmark = [
 ]
 
 
+def processes_mentioning(text):
+    """Ids of the running processes whose command line contains ``text``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as stream:
+                if text.encode() in stream.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
 def test_molecule_default_scenario(tmp_path):
     ephemeral = tmp_path / "ephemeral"
+    # The control planes' work dirs (etcd data, certificates) land here, so that
+    # what destroy.yml leaves running or on disk can be seen.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     env = ansible_env(extra={
         "MOLECULE_EPHEMERAL_DIRECTORY": str(ephemeral),
         "ISTIO_CRD_BUNDLE": str(ISTIO_CRDS),
+        "KUBEBUILDER_ASSETS": assets_dir(),
+        "TMPDIR": str(scratch),
         "NO_COLOR": "1",
         "PY_COLORS": "0",
     })
@@ -40,5 +62,8 @@ def test_molecule_default_scenario(tmp_path):
     assert proc.returncode == 0, out[-8000:]
     for stage in ("syntax", "create", "converge", "idempotence", "verify", "destroy"):
         assert re.search(r"default \S+ %s: Executed: Successful" % stage, out), stage + "\n" + out[-4000:]
-    # destroy.yml stopped the servers and removed their kubeconfigs.
+    # destroy.yml stopped both control planes (etcd and kube-apiserver included)
+    # and removed their kubeconfigs and work dirs.
     assert not (ephemeral / "clusters").exists() or not any((ephemeral / "clusters").iterdir())
+    assert processes_mentioning(str(scratch)) == []
+    assert list(scratch.glob("meshops-control-plane-*")) == []

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from helpers.playbook import run_playbook
-from k8s_server.fixtures import ISTIO_CRDS
-from k8s_server.schema import load_crds
+from apiserver.fixtures import ISTIO_CRDS
+from apiserver.schema import load_crds
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "outbound_policy.yml")
 STUB = os.path.join(os.path.dirname(__file__), "playbooks", "stubs", "installer_stub.py")
@@ -84,20 +84,20 @@ def helm_upgrades(directory):
 
 # --- meshconfig -----------------------------------------------------------------------------------
 
-def test_meshconfig_check_apply_rerun(k8s_server):
-    create_mesh_configmap(k8s_server)
-    before = read_configmap(k8s_server)
-    k8s_server.reset_counts()
+def test_meshconfig_check_apply_rerun(apiserver):
+    create_mesh_configmap(apiserver)
+    before = read_configmap(apiserver)
+    apiserver.reset_counts()
 
-    checked = run(k8s_server, check=True, diff=True)
+    checked = run(apiserver, check=True, diff=True)
     assert checked.rc == 0 and checked.changed() == 1, checked.stdout[-3000:]
-    assert writes(k8s_server) == 0
-    assert read_configmap(k8s_server)["data"] == before["data"]
+    assert writes(apiserver) == 0
+    assert read_configmap(apiserver)["data"] == before["data"]
 
-    applied = run(k8s_server, diff=True)
+    applied = run(apiserver, diff=True)
     assert applied.rc == 0 and applied.changed() == 1, applied.stdout[-3000:]
-    assert writes(k8s_server) == 1
-    after = read_configmap(k8s_server)
+    assert writes(apiserver) == 1
+    after = read_configmap(apiserver)
     mesh = yaml.safe_load(after["data"]["mesh"])
     assert mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
     assert dict((k, v) for k, v in mesh.items() if k != "outboundTrafficPolicy") == yaml.safe_load(MESH)
@@ -106,29 +106,29 @@ def test_meshconfig_check_apply_rerun(k8s_server):
     assert after["metadata"]["labels"] == CONFIGMAP_LABELS
     assert "helm upgrade or istioctl install of istiod rewrites this ConfigMap" in debug_messages(applied)
 
-    k8s_server.reset_counts()
-    again = run(k8s_server)
+    apiserver.reset_counts()
+    again = run(apiserver)
     assert again.rc == 0 and again.changed() == 0, again.stdout[-3000:]
-    assert writes(k8s_server) == 0
-    assert read_configmap(k8s_server)["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
+    assert writes(apiserver) == 0
+    assert read_configmap(apiserver)["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
 
 
-def test_meshconfig_allow_any_warns_and_keeps_egress_proxy(k8s_server):
-    create_mesh_configmap(k8s_server, mesh=MESH + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n  egressProxy:\n    host: squid.proxy.svc\n")
-    result = run(k8s_server, outbound_policy_mode="ALLOW_ANY")
+def test_meshconfig_allow_any_warns_and_keeps_egress_proxy(apiserver):
+    create_mesh_configmap(apiserver, mesh=MESH + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n  egressProxy:\n    host: squid.proxy.svc\n")
+    result = run(apiserver, outbound_policy_mode="ALLOW_ANY")
     assert result.rc == 0 and result.changed() == 1, result.stdout[-3000:]
     assert "WARNING: outbound_policy_mode=ALLOW_ANY is insecure" in debug_messages(result)
-    mesh = yaml.safe_load(read_configmap(k8s_server)["data"]["mesh"])
+    mesh = yaml.safe_load(read_configmap(apiserver)["data"]["mesh"])
     assert mesh["outboundTrafficPolicy"] == {"mode": "ALLOW_ANY", "egressProxy": {"host": "squid.proxy.svc"}}
 
 
-def test_meshconfig_of_a_revision(k8s_server):
-    create_mesh_configmap(k8s_server)
-    create_mesh_configmap(k8s_server, name="istio-canary")
-    result = run(k8s_server, outbound_policy_revision="canary")
+def test_meshconfig_of_a_revision(apiserver):
+    create_mesh_configmap(apiserver)
+    create_mesh_configmap(apiserver, name="istio-canary")
+    result = run(apiserver, outbound_policy_revision="canary")
     assert result.rc == 0, result.stdout[-3000:]
-    assert yaml.safe_load(read_configmap(k8s_server, "istio-canary")["data"]["mesh"])["outboundTrafficPolicy"]["mode"] == "REGISTRY_ONLY"
-    assert read_configmap(k8s_server)["data"]["mesh"] == MESH
+    assert yaml.safe_load(read_configmap(apiserver, "istio-canary")["data"]["mesh"])["outboundTrafficPolicy"]["mode"] == "REGISTRY_ONLY"
+    assert read_configmap(apiserver)["data"]["mesh"] == MESH
 
 
 @pytest.mark.parametrize("mesh,extra,expected", [
@@ -137,14 +137,14 @@ def test_meshconfig_of_a_revision(k8s_server):
     pytest.param("accessLogFile: [/dev/stdout\n", {}, "ConfigMap istio-system/istio: the 'mesh' value is not valid YAML", id="invalid-yaml"),
     pytest.param("- a list\n", {}, "ConfigMap istio-system/istio: the 'mesh' value must be a YAML mapping", id="not-a-mapping"),
 ])
-def test_meshconfig_errors_are_clear_and_write_nothing(k8s_server, mesh, extra, expected):
+def test_meshconfig_errors_are_clear_and_write_nothing(apiserver, mesh, extra, expected):
     if mesh is not None:
-        create_mesh_configmap(k8s_server, mesh=mesh)
-    k8s_server.reset_counts()
-    result = run(k8s_server, **extra)
+        create_mesh_configmap(apiserver, mesh=mesh)
+    apiserver.reset_counts()
+    result = run(apiserver, **extra)
     message = failure_message(result)
     assert expected in message and "nothing was changed" in message.lower()
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
 # --- sidecar --------------------------------------------------------------------------------------
@@ -156,20 +156,20 @@ def sidecars(server):
     return dict((o["metadata"]["namespace"], o) for o in server.objects("sidecars"))
 
 
-def test_sidecars_per_namespace_rerun_and_prune(k8s_server):
+def test_sidecars_per_namespace_rerun_and_prune(apiserver):
     for namespace in ("shop", "payments"):
-        k8s_server.create_namespace(namespace)
+        apiserver.create_namespace(namespace)
     common = {"outbound_policy_target": "sidecar", "external_services_hosts": HOSTS,
               "external_services_namespace": "mesh-external", "egress_gateway_namespace": "istio-egress"}
-    k8s_server.reset_counts()
+    apiserver.reset_counts()
 
-    checked = run(k8s_server, check=True, outbound_policy_namespaces=["shop", "payments"], **common)
+    checked = run(apiserver, check=True, outbound_policy_namespaces=["shop", "payments"], **common)
     assert checked.rc == 0 and checked.changed() > 0, checked.stdout[-3000:]
-    assert writes(k8s_server) == 0 and sidecars(k8s_server) == {}
+    assert writes(apiserver) == 0 and sidecars(apiserver) == {}
 
-    first = run(k8s_server, diff=True, outbound_policy_namespaces=["shop", "payments"], **common)
+    first = run(apiserver, diff=True, outbound_policy_namespaces=["shop", "payments"], **common)
     assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
-    found = sidecars(k8s_server)
+    found = sidecars(apiserver)
     assert sorted(found) == ["payments", "shop"]
     schema = load_crds(str(ISTIO_CRDS))
     for obj in found.values():
@@ -182,52 +182,52 @@ def test_sidecars_per_namespace_rerun_and_prune(k8s_server):
                  "metadata": {"name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"]}}
         assert schema.validate(clean, strict=True) == []
 
-    k8s_server.reset_counts()
-    second = run(k8s_server, outbound_policy_namespaces=["shop", "payments"], **common)
+    apiserver.reset_counts()
+    second = run(apiserver, outbound_policy_namespaces=["shop", "payments"], **common)
     assert second.rc == 0 and second.changed() == 0, second.stdout[-3000:]
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
     # A namespace dropped from the list loses its Sidecar; the other one is untouched.
-    k8s_server.reset_counts()
-    third = run(k8s_server, outbound_policy_namespaces=["shop"], **common)
+    apiserver.reset_counts()
+    third = run(apiserver, outbound_policy_namespaces=["shop"], **common)
     assert third.rc == 0 and third.changed() > 0
-    assert sorted(sidecars(k8s_server)) == ["shop"]
-    assert writes(k8s_server) == 1
+    assert sorted(sidecars(apiserver)) == ["shop"]
+    assert writes(apiserver) == 1
 
 
-def test_foreign_namespace_wide_sidecar_is_refused(k8s_server):
-    k8s_server.create_namespace("shop")
-    k8s_server.request("POST", "/apis/networking.istio.io/v1/namespaces/shop/sidecars", {
+def test_foreign_namespace_wide_sidecar_is_refused(apiserver):
+    apiserver.create_namespace("shop")
+    apiserver.request("POST", "/apis/networking.istio.io/v1/namespaces/shop/sidecars", {
         "apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "team-default", "namespace": "shop"},
         "spec": {"egress": [{"hosts": ["./*"]}]}})
-    k8s_server.reset_counts()
-    result = run(k8s_server, outbound_policy_target="sidecar", outbound_policy_namespaces=["shop"])
+    apiserver.reset_counts()
+    result = run(apiserver, outbound_policy_target="sidecar", outbound_policy_namespaces=["shop"])
     message = failure_message(result)
     assert "shop/team-default" in message and "one namespace-wide Sidecar per namespace" in message
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0
 
 
-def test_sidecar_settings_are_validated_before_any_cluster_call(k8s_server):
-    result = run(k8s_server, outbound_policy_target="sidecar", outbound_policy_namespaces=["Shop"],
+def test_sidecar_settings_are_validated_before_any_cluster_call(apiserver):
+    result = run(apiserver, outbound_policy_target="sidecar", outbound_policy_namespaces=["Shop"],
                  outbound_policy_hosts=["*"])
     message = failure_message(result)
     assert "outbound_policy_namespaces[0]: 'Shop'" in message and "outbound_policy_hosts[0]" in message
-    assert k8s_server.requests == []
+    assert apiserver.requests == []
 
 
 # --- istioctl / helm ------------------------------------------------------------------------------
 
-def test_istioctl_target_writes_an_overlay_only(k8s_server, tmp_path):
-    result = run(k8s_server, outbound_policy_target="istioctl", outbound_policy_overlay_dir=str(tmp_path))
+def test_istioctl_target_writes_an_overlay_only(apiserver, tmp_path):
+    result = run(apiserver, outbound_policy_target="istioctl", outbound_policy_overlay_dir=str(tmp_path))
     assert result.rc == 0, result.stdout[-3000:]
     document = yaml.safe_load((tmp_path / "outbound-policy.istiooperator.yaml").read_text())
     assert document == {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
                         "spec": {"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}}}
-    assert k8s_server.requests == []
-    assert run(k8s_server, outbound_policy_target="istioctl", outbound_policy_overlay_dir=str(tmp_path)).changed() == 0
+    assert apiserver.requests == []
+    assert run(apiserver, outbound_policy_target="istioctl", outbound_policy_overlay_dir=str(tmp_path)).changed() == 0
 
 
-def test_helm_target_upgrades_istiod_reusing_its_values_once(k8s_server, tmp_path):
+def test_helm_target_upgrades_istiod_reusing_its_values_once(apiserver, tmp_path):
     bin_dir = tmp_path / "bin"
     env = install_stub(bin_dir, "helm")
     user_values = {"global": {"hub": "registry.corp/istio"},
@@ -237,13 +237,13 @@ def test_helm_target_upgrades_istiod_reusing_its_values_once(k8s_server, tmp_pat
         "chart": "istiod-1.23.2", "app_version": "1.23.2"}}}}))
     common = {"outbound_policy_target": "helm", "outbound_policy_overlay_dir": str(tmp_path / "out")}
 
-    written_only = run(k8s_server, env=env, **common)
+    written_only = run(apiserver, env=env, **common)
     assert written_only.rc == 0, written_only.stdout[-3000:]
     assert yaml.safe_load((tmp_path / "out" / "istiod-outbound-policy.values.yaml").read_text()) == {
         "meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}}
     assert not (bin_dir / "helm.log").exists()
 
-    upgraded = run(k8s_server, env=env, outbound_policy_helm_upgrade=True, **common)
+    upgraded = run(apiserver, env=env, outbound_policy_helm_upgrade=True, **common)
     assert upgraded.rc == 0 and upgraded.changed() > 0, upgraded.stdout[-3000:]
     [argv] = helm_upgrades(bin_dir)
     # The deployed chart version, so that setting a policy never upgrades Istio itself.
@@ -253,16 +253,16 @@ def test_helm_target_upgrades_istiod_reusing_its_values_once(k8s_server, tmp_pat
     assert values["meshConfig"] == {"accessLogFile": "/dev/stdout", "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
     assert values["global"] == {"hub": "registry.corp/istio"}
 
-    again = run(k8s_server, env=env, outbound_policy_helm_upgrade=True, **common)
+    again = run(apiserver, env=env, outbound_policy_helm_upgrade=True, **common)
     assert again.rc == 0 and again.changed() == 0, again.stdout[-3000:]
     assert len(helm_upgrades(bin_dir)) == 1
 
 
-def test_helm_upgrade_without_helm_fails_clearly(k8s_server, tmp_path):
+def test_helm_upgrade_without_helm_fails_clearly(apiserver, tmp_path):
     path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not os.access(os.path.join(d, "helm"), os.X_OK))
     assert shutil.which("helm", path=path) is None
-    result = run(k8s_server, env={"PATH": path}, outbound_policy_target="helm", outbound_policy_helm_upgrade=True,
+    result = run(apiserver, env={"PATH": path}, outbound_policy_target="helm", outbound_policy_helm_upgrade=True,
                  outbound_policy_overlay_dir=str(tmp_path))
     message = failure_message(result)
     assert "outbound_policy_helm_upgrade=true needs the helm binary" in message and "Nothing was changed" in message
-    assert writes(k8s_server) == 0
+    assert writes(apiserver) == 0

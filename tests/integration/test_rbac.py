@@ -1,20 +1,31 @@
-"""site.yml with exactly the rights docs/rbac.yaml grants, read from the file
-itself: it succeeds, uses every right granted (least privilege), and without
-any one rule fails with a message naming the 403 and the missing right,
-having written nothing after the refused request."""
+"""site.yml with exactly the rights docs/rbac.yaml grants, applied to the API
+server as they are and enforced by its RBAC authorizer: with a ServiceAccount
+token (TokenRequest) the run succeeds and uses every right granted (least
+privilege), and without any one rule it fails with a message naming the 403
+and the missing right, having written nothing after the refused request."""
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers.cluster import install_istio
-from helpers.mesh_state import failure_messages, site
-from k8s_server.authz import rules_from_manifests
-from k8s_server.fixtures import ISTIO_CRDS
-from k8s_server.server import start_server
+from helpers.inventory import write_inventory
+from helpers.mesh_state import failure_messages
+from helpers.playbook import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES, USER = rules_from_manifests((ROOT / "docs" / "rbac.yaml").read_text())
+SITE = "meshops.istio_egress.site"
+MANIFESTS = yaml.safe_load((ROOT / "docs" / "rbac.yaml").read_text())["items"]
+[ACCOUNT] = [m["metadata"] for m in MANIFESTS if m["kind"] == "ServiceAccount"]
+USER = "system:serviceaccount:%s:%s" % (ACCOUNT["namespace"], ACCOUNT["name"])
+# (kind of the role, its name, rule index, rule): every rule of the Role(s) and the ClusterRole(s)
+RULES = [(m["kind"], m["metadata"], i, rule) for m in MANIFESTS if m["kind"] in ("Role", "ClusterRole")
+         for i, rule in enumerate(m["rules"])]
 WRITES = ("create", "update", "patch", "delete")
+NS = "istio-system"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservices", "authorizationpolicies")
 # An admin's earlier run leaves three hosts and ALLOW_ANY; the run under test then
 # changes one host, adds one and drops one, and sets REGISTRY_ONLY: it lists,
 # creates, updates and deletes every kind it owns and patches the mesh config.
@@ -52,57 +63,102 @@ def granted(rules):
                for resource in rule["resources"] for verb in rule["verbs"])
 
 
+def site(kubeconfig, directory, hosts, **host_vars):
+    inventory = write_inventory(directory, {"cluster-a": dict({"external_services_hosts": hosts}, **host_vars)})
+    return run_playbook(SITE, inventory=inventory, kubeconfig=kubeconfig)
+
+
+def allowed(server, verb, group, resource, namespace=None, name=None):
+    """What the API server's authorizer answers now for the ServiceAccount (a SubjectAccessReview)."""
+    attributes = {"verb": verb, "group": group, "resource": resource, "namespace": namespace or "", "name": name or ""}
+    review = server.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": USER, "groups": ["system:serviceaccounts", "system:serviceaccounts:" + ACCOUNT["namespace"],
+                                          "system:authenticated"], "resourceAttributes": attributes}})
+    return review["status"].get("allowed", False)
+
+
+def wait_for_authorizer(server, rules, expected):
+    """RBAC objects reach the authorizer through its informers: wait until it answers
+    ``expected`` for the first right of each (kind, metadata, index, rule)."""
+    def settled():
+        for _kind, meta, _index, rule in rules:
+            if allowed(server, rule["verbs"][0], rule["apiGroups"][0], rule["resources"][0], meta.get("namespace"),
+                       (rule.get("resourceNames") or [None])[0]) != expected:
+                return False
+        return True
+    for _ in range(100):
+        if settled():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the authorizer did not settle on %s for %s" % (expected, rules))
+
+
 @pytest.fixture(scope="module")
-def earlier_state(tmp_path_factory):
-    if not ISTIO_CRDS.is_file():
-        pytest.skip("Istio CRD bundle not found at %s" % ISTIO_CRDS)
-    directory = tmp_path_factory.mktemp("rbac")
-    server = start_server(crd_file=str(ISTIO_CRDS))
+def earlier_state(control_plane, tmp_path_factory):
+    """What the admin's earlier run left (our objects, the mesh config), read back through
+    the API once per module; each test writes it again into its fresh cluster."""
     try:
-        server.create_namespace("istio-system")
-        install_istio(server)
-        result = site(server, directory / "admin", BEFORE, outbound_policy_mode="ALLOW_ANY")
+        control_plane.create_namespace(NS)
+        install_istio(control_plane)
+        result = site(control_plane.kubeconfig, tmp_path_factory.mktemp("admin"), BEFORE, outbound_policy_mode="ALLOW_ANY")
         assert result.rc == 0, failure_messages(result)
-        server.save_state(str(directory / "state.json"))
+        objects = [o for plural in ISTIO_PLURALS for o in control_plane.objects(plural, NS)
+                   if MANAGED_BY in o["metadata"].get("labels", {})]
+        mesh = control_plane.get("configmaps", NS, "istio")["data"]
+        return objects, mesh
     finally:
-        server.stop()
-    return directory / "state.json"
+        control_plane.wipe()
 
 
 @pytest.fixture
-def restricted(earlier_state):
-    """A server holding the earlier state; call it with the rules the token gets."""
-    servers = []
+def restricted(apiserver, earlier_state, tmp_path):
+    """The earlier state, docs/rbac.yaml applied, and a kubeconfig with the ServiceAccount's token."""
+    objects, mesh = earlier_state
+    install_istio(apiserver)
+    for obj in objects:
+        meta = dict((k, obj["metadata"][k]) for k in ("name", "namespace", "labels", "annotations") if k in obj["metadata"])
+        apiserver.create({"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": meta, "spec": obj["spec"]})
+    apiserver.request("PATCH", apiserver.path("configmaps", NS, "istio"), {"data": mesh},
+                      content_type="application/merge-patch+json")
+    for manifest in MANIFESTS:
+        apiserver.create(manifest)
+    wait_for_authorizer(apiserver, RULES, True)
+    token = apiserver.service_account_token(ACCOUNT["namespace"], ACCOUNT["name"])
+    apiserver.reset_counts()
+    return apiserver.write_kubeconfig(str(tmp_path / "sa.kubeconfig"), token=token)
 
-    def start(rules):
-        server = start_server()
-        servers.append(server)
-        server.load_state(str(earlier_state))
-        server.require_token("meshops-sa-token", rules=rules, user=USER)
-        server.reset_counts()
-        return server
 
-    yield start
-    for server in servers:
-        server.stop()
+def without_rule(server, kind, meta, index):
+    """Remove one rule from the live Role or ClusterRole, as an admin would edit it."""
+    path = server.path("roles" if kind == "Role" else "clusterroles", meta.get("namespace"), meta["name"])
+    role = server.request("GET", path)
+    removed = role["rules"].pop(index)
+    server.request("PUT", path, role)
+    wait_for_authorizer(server, [(kind, meta, index, removed)], False)
+    server.reset_counts()
+    return removed
 
 
-def test_site_succeeds_with_exactly_the_documented_rules(restricted, tmp_path):
-    server = restricted(RULES)
-    result = site(server, tmp_path, AFTER)
+def test_site_succeeds_with_exactly_the_documented_rules(apiserver, restricted, tmp_path):
+    result = site(restricted, tmp_path, AFTER)
     assert result.rc == 0, failure_messages(result)
-    assert [r for r in server.requests if r["status"] == 403] == []
-    used = set((r["group"], r["plural"], r["verb"]) for r in server.requests if r["verb"] not in ("discovery", "other"))
-    # every write kind happened, so the run below proves each rule is needed
+    log = apiserver.requests_of(USER)
+    assert log, "the run did not authenticate as %s" % USER
+    assert [r for r in log if r["status"] == 403] == []
+    used = set((r["group"], r["plural"], r["verb"]) for r in log if r["verb"] not in ("discovery", "other"))
+    # every write kind happened, so the runs below prove each rule is needed
     assert set(verb for _group, _plural, verb in used) >= set(WRITES)
-    assert granted(RULES) - used == UNUSED_GRANTS
+    assert granted(rule for *_, rule in RULES) - used == UNUSED_GRANTS
+    # no request of the run came from another identity
+    assert apiserver.counts()["requests"] == len(log)
 
 
 # One rule per way a refusal reaches the user, to save CI time: the roles' first read
 # (kubernetes.core), the mesh ConfigMap, the modules' LIST before any write, a refusal
 # after writes (VirtualServices come last), a cluster-scope LIST.
 COVERED = ("deployments", "configmaps", "serviceentries", "virtualservices", "networkpolicies")
-CASES = [index for index, rule in enumerate(RULES) if rule["resources"][0] in COVERED]
+CASES = [entry for entry in RULES if entry[3]["resources"][0] in COVERED]
 
 
 def test_the_cases_cover_every_kind_of_rule():
@@ -110,22 +166,24 @@ def test_the_cases_cover_every_kind_of_rule():
     assert len(CASES) == len(COVERED) and len(RULES) - len(CASES) == 2
 
 
-@pytest.mark.parametrize("index", CASES, ids=["-".join(RULES[i]["resources"][:1] + RULES[i]["verbs"]) for i in CASES])
-def test_without_one_rule_the_run_fails_naming_the_missing_right(restricted, tmp_path, index):
-    missing = RULES[index]
-    server = restricted(RULES[:index] + RULES[index + 1:])
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c[3]["resources"][:1] + c[3]["verbs"]) for c in CASES])
+def test_without_one_rule_the_run_fails_naming_the_missing_right(apiserver, restricted, tmp_path, case):
+    kind, meta, index, _rule = case
+    missing = without_rule(apiserver, kind, meta, index)
 
-    result = site(server, tmp_path, AFTER)
+    result = site(restricted, tmp_path, AFTER)
 
     assert result.rc != 0
-    log = server.requests
+    log = apiserver.requests_of(USER)
     [first] = [r for r in log if r["status"] == 403][:1]
     assert (first["group"], first["plural"], first["verb"]) in granted([missing])
     # kubernetes.core's exception dumps escape the server's quotes
     text = "\n".join(failure_messages(result)).replace('\\"', '"')
     assert "403" in text and 'cannot %s resource "%s"' % (first["verb"], first["plural"]) in text, text
     if first["plural"] not in KUBERNETES_CORE_READS:
-        assert "forbidden: the credentials lack %s on %s.%s" % (first["verb"], first["plural"], first["group"]) in text, text
+        scope = "namespace " + first["namespace"] if first["namespace"] else "all namespaces"
+        assert "forbidden: the credentials lack %s on %s.%s in %s" % (
+            first["verb"], first["plural"], first["group"], scope) in text, text
     # nothing is written after the refusal, and nothing at all when it came first
     writes_before = sum(1 for r in log[:log.index(first)] if r["verb"] in WRITES and r["status"] < 400 and not r["dry_run"])
-    assert server.counts()["writes"] == writes_before
+    assert apiserver.counts(user=USER)["writes"] == writes_before

@@ -57,6 +57,17 @@ def _routes(vs):
             yield kind, route
 
 
+def _host_port(result, host, number):
+    """Where the gateway's route to ``host:number`` lands: the ServiceEntry
+    port's targetPort when it has one."""
+    for entry in _kind(result, "ServiceEntry"):
+        if host in entry["spec"]["hosts"]:
+            for port in entry["spec"]["ports"]:
+                if port["number"] == number:
+                    return port.get("targetPort", number)
+    return number
+
+
 def routing_facts(result):
     """{(host, port): facts} of each via-gateway port, joined across the
     VirtualService routes, the Gateway servers and the gateway's subsets.
@@ -83,7 +94,7 @@ def routing_facts(result):
                            if s["port"]["number"] == match["port"] and host in s["hosts"]]
                 assert len(servers) == 1, (host, match["port"], servers)
                 [server] = servers
-                fact.update(out=kind, target=(dest["host"], dest["port"]["number"]),
+                fact.update(out=kind, target=(dest["host"], _host_port(result, dest["host"], dest["port"]["number"])),
                             server=(server["port"]["protocol"], server.get("tls", {}).get("mode")),
                             server_hosts=server["hosts"])
     return facts
@@ -196,12 +207,11 @@ def test_tls_origination_destination_rule_and_service_entry(item, tls):
     host = item["host"]
     [rule] = [o for o in _kind(result, "DestinationRule") if o["spec"]["host"] == host]
     assert rule["metadata"]["name"] == naming.host_destination_rule_name("prod-eu", host)
+    # TLS from the gateway on the app's port 80, whose targetPort is the host's 443 (see test_render_origination).
     assert rule["spec"] == {"host": host, "exportTo": ["."], "trafficPolicy": {"portLevelSettings": [
-        {"port": {"number": 443}, "tls": tls}]}}
+        {"port": {"number": 80}, "tls": tls}]}}
     [entry] = _kind(result, "ServiceEntry")
-    assert entry["spec"]["ports"] == [{"number": 80, "name": "http-80", "protocol": "HTTP"},
-                                      {"number": 443, "name": "https-443", "protocol": "HTTPS"}]
-    assert "targetPort" not in yaml.safe_dump(entry)  # the gateway route names port 443 itself
+    assert entry["spec"]["ports"] == [{"number": 80, "name": "http-80", "protocol": "HTTP", "targetPort": 443}]
 
 
 def test_tls_origination_rule_is_exported_to_the_gateway_namespace_only():

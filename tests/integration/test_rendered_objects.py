@@ -1,0 +1,306 @@
+"""Everything the collection renders is accepted by Istio and by a real API server.
+
+Two real checks, on every object of every variant and of the example inventory:
+- ``istioctl validate``: the Go validation istiod's admission webhook runs;
+- a server-side dry-run create (``dryRun=All``, ``fieldValidation=Strict``) on the
+  test control plane: Istio's CRD schemas and CEL rules, and unknown fields,
+  judged by kube-apiserver itself.
+The mistakes users make by hand are refused by both, so these tests can fail.
+"""
+import copy
+import json
+
+import kubernetes
+import pytest
+import yaml
+
+from ansible_collections.meshops.istio_egress.plugins.module_utils import sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils.render import API_VERSIONS, render
+from helpers import istio_checks
+from helpers.playbook import ROOT, run_playbook
+
+MAX_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+INVENTORY = [
+    {"host": "httpbin.org"},
+    {"host": "edition.cnn.com", "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]},
+    {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": "secure.example.com", "ports": [{"number": 8443, "protocol": "HTTPS"}]},
+    {"host": "grpc.example.com", "ports": [{"number": 8081, "protocol": "GRPC"}, {"number": 8082, "protocol": "HTTP2"}]},
+    {"host": "db.example.com", "ports": [{"number": 5432, "protocol": "TCP"}]},
+    {"host": "*.wild.example.com", "resolution": "DYNAMIC_DNS", "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": "static.example.com", "via_gateway": False, "resolution": "STATIC", "addresses": ["10.8.0.0/16"],
+     "ports": [{"number": 80, "protocol": "HTTP"}],
+     "endpoints": [{"address": "10.8.0.5", "ports": {"http-80": 8080}}, {"address": "10.8.0.6"}]},
+    {"host": "mirror.example.com", "via_gateway": False, "addresses": ["192.0.2.10"],
+     "endpoints": [{"address": "mirror-1.example.net"}]},
+    {"host": "*.direct.example.com", "via_gateway": False, "resolution": "NONE",
+     "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": "payments.example.com", "allowed_sources": {"namespaces": ["payments"],
+                                                         "service_accounts": ["payments/checkout"]}},
+    {"host": MAX_HOST},
+]
+OWNERS = ["prod-eu", "Cluster_1.example." + "x" * 45]
+CASES = [(owner, api_version) for owner in OWNERS for api_version in API_VERSIONS]
+CASE_IDS = ["{0}-{1}".format(i, v.rpartition("/")[2]) for i, (_owner, v) in enumerate(CASES)]
+
+# Every egress variant of issue #5, under every combination of the security settings.
+VARIANTS = [
+    {"host": "httpbin.org"},
+    {"host": "edition.cnn.com", "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]},
+    {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}],
+     "allowed_sources": {"namespaces": ["ci"], "service_accounts": ["ci/runner"]}},
+    {"host": "secure.example.com", "tls_origination": True},
+    {"host": "partner.example.com", "tls_origination": True, "origination_port": 8443,
+     "credential_name": "partner-client", "ports": [{"number": 8080, "protocol": "HTTP"}]},
+    {"host": "db.partner.example", "ports": [{"number": 5432, "protocol": "TCP"}], "addresses": ["203.0.113.0/24"],
+     "resolution": "STATIC", "endpoints": [{"address": "203.0.113.10", "ports": {"tcp-5432": 15432}}],
+     "allowed_sources": {"service_accounts": ["payments/checkout"]}},
+    {"host": "grpc.example.com", "ports": [{"number": 8081, "protocol": "GRPC"}, {"number": 8082, "protocol": "HTTP2"}],
+     "allowed_sources": {"namespaces": ["payments"]}},
+    {"host": "*.wikipedia.org", "served_by": "www.wikipedia.org", "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": "*.dyn.example.com", "resolution": "DYNAMIC_DNS", "ports": [{"number": 443, "protocol": "HTTPS"}]},
+    {"host": "*.direct.example.com", "via_gateway": False, "resolution": "NONE",
+     "ports": [{"number": 443, "protocol": "TLS"}]},
+    {"host": MAX_HOST, "tls_origination": True, "allowed_sources": {"namespaces": ["a" * 63]}},
+]
+SECURITY = [
+    {"gateway_mtls": True},
+    {"gateway_mtls": True, "default_deny": True, "enforce_namespaces": ["payments", "shop"],
+     "gateway_service_ports": [{"name": "http2", "port": 80, "targetPort": 8080},
+                               {"name": "https", "port": 443, "targetPort": 8443}, 5432, 8080, 8081, 8082],
+     "trust_domain": "prod.example.com"},
+    {"gateway_mtls": False},
+]
+VARIANT_CASES = [(security, api_version) for security in range(len(SECURITY)) for api_version in API_VERSIONS]
+VARIANT_IDS = ["{0}-{1}".format(("mtls", "deny-enforce", "plain")[s], v.rpartition("/")[2]) for s, v in VARIANT_CASES]
+SIDECAR_SETTINGS = {"namespaces": ["payments", "shop"], "mode": "REGISTRY_ONLY", "name": "default",
+                    "istio_namespace": "istio-system", "gateway_namespace": "istio-egress",
+                    "hosts": ["httpbin.org", "*.example.com"], "hosts_namespace": ""}
+
+
+def full_virtual_service(entry, api_version):
+    """The object the merge module would create from one route entry."""
+    spec = {key: copy.deepcopy(entry[key]) for key in ("hosts", "gateways", "http", "tls", "tcp") if key in entry}
+    return {"apiVersion": api_version, "kind": "VirtualService",
+            "metadata": {"name": entry["name"], "namespace": entry["namespace"]}, "spec": spec}
+
+
+def rendered_objects(owner, api_version):
+    result = render(normalize_hosts(INVENTORY), {"owner": owner, "api_version": api_version})
+    return result["objects"] + [full_virtual_service(vs, api_version) for vs in result["virtual_services"]]
+
+
+def variant_objects(security, api_version):
+    items = VARIANTS
+    if not SECURITY[security]["gateway_mtls"]:
+        items = [{k: v for k, v in item.items() if k != "allowed_sources"} for item in VARIANTS]
+    result = render(normalize_hosts(items), dict(SECURITY[security], owner=OWNERS[1], api_version=api_version,
+                                                 namespace="istio-system"))
+    return result["objects"] + [full_virtual_service(vs, api_version) for vs in result["virtual_services"]]
+
+
+def name_of(obj):
+    return "{0}/{1}".format(obj["kind"], obj["metadata"]["name"])
+
+
+# --- the API server's judgement --------------------------------------------------------------------
+
+_PLURALS = {}
+
+
+def plural_of(server, api_version, kind):
+    """The resource serving ``kind`` in ``api_version``, from discovery, as a client finds it."""
+    key = (server.url, api_version)
+    if key not in _PLURALS:
+        path = "/api/v1" if api_version == "v1" else "/apis/" + api_version
+        _PLURALS[key] = {r["kind"]: r["name"] for r in server.request("GET", path)["resources"] if "/" not in r["name"]}
+    return _PLURALS[key].get(kind)
+
+
+def dry_run_create(server, obj, plural=None):
+    """A server-side dry-run create with strict field validation: None when the API server
+    accepts ``obj``, else its error message. Nothing is stored."""
+    plural = plural or plural_of(server, obj["apiVersion"], obj["kind"])
+    if plural is None:
+        return 'no matches for kind "{0}" in version "{1}"'.format(obj["kind"], obj["apiVersion"])
+    namespace = obj["metadata"].get("namespace")
+    server.create_namespace(namespace)  # a create in a missing namespace is refused before validation
+    group_version = "api/v1" if obj["apiVersion"] == "v1" else "apis/" + obj["apiVersion"]
+    path = "/{0}/namespaces/{1}/{2}?dryRun=All&fieldValidation=Strict".format(group_version, namespace, plural)
+    try:
+        server.request("POST", path, obj)
+    except kubernetes.client.ApiException as error:
+        try:
+            return json.loads(error.body)["message"]
+        except (TypeError, ValueError, KeyError):
+            return "HTTP {0}: {1}".format(error.status, error.body)
+    return None
+
+
+def refused_by_the_api_server(server, objects):
+    return {name_of(o): message for o in objects for message in [dry_run_create(server, o)] if message}
+
+
+# --- every rendered object -----------------------------------------------------------------------------
+
+def test_inventory_is_valid_and_covers_every_kind():
+    assert validate_hosts(INVENTORY) == []
+    kinds = {o["kind"] for o in rendered_objects(OWNERS[0], API_VERSIONS[0])}
+    # payments.example.com's allowed_sources: the AuthorizationPolicies at the gateway.
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy"}
+
+
+def test_variants_are_valid_and_cover_every_kind():
+    assert validate_hosts(VARIANTS) == []
+    kinds = {o["kind"] for o in variant_objects(1, API_VERSIONS[0])}
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy",
+                     "NetworkPolicy"}
+
+
+@pytest.mark.parametrize("owner,api_version", CASES, ids=CASE_IDS)
+def test_every_rendered_object_passes_istioctl_validate(owner, api_version):
+    assert istio_checks.validate(rendered_objects(owner, api_version)) == []
+
+
+@pytest.mark.parametrize("owner,api_version", CASES, ids=CASE_IDS)
+def test_every_rendered_object_passes_the_api_servers_strict_validation(apiserver, owner, api_version):
+    assert refused_by_the_api_server(apiserver, rendered_objects(owner, api_version)) == {}
+
+
+@pytest.mark.parametrize("security,api_version", VARIANT_CASES, ids=VARIANT_IDS)
+def test_every_variant_passes_istioctl_validate(security, api_version):
+    assert istio_checks.validate(variant_objects(security, api_version)) == []
+
+
+@pytest.mark.parametrize("security,api_version", VARIANT_CASES, ids=VARIANT_IDS)
+def test_every_variant_passes_the_api_servers_strict_validation(apiserver, security, api_version):
+    # NetworkPolicy too: a built-in kind, decoded and validated as any client's would be.
+    assert refused_by_the_api_server(apiserver, variant_objects(security, api_version)) == {}
+
+
+@pytest.fixture(scope="module")
+def example_objects(tmp_path_factory):
+    """What site.yml renders for inventories/example (render mode, no cluster), every cluster."""
+    render_dir = tmp_path_factory.mktemp("example") / "render"
+    result = run_playbook("meshops.istio_egress.site", inventory=ROOT / "inventories" / "example",
+                          extra_vars={"istio_egress_render_dir": str(render_dir)})
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr
+    objects = [yaml.safe_load(path.read_text()) for path in sorted(render_dir.glob("*/*.yaml"))]
+    assert objects, "site.yml rendered nothing under %s" % render_dir
+    return objects
+
+
+def test_the_example_inventory_passes_istioctl_validate(example_objects):
+    assert istio_checks.validate(example_objects) == []
+
+
+def test_the_example_inventory_passes_the_api_servers_strict_validation(apiserver, example_objects):
+    assert refused_by_the_api_server(apiserver, example_objects) == {}
+
+
+@pytest.mark.parametrize("mode", ["REGISTRY_ONLY", "ALLOW_ANY"])
+def test_sidecars_are_accepted_by_istioctl_and_the_api_server(apiserver, mode):
+    objects = sidecar.definitions(dict(SIDECAR_SETTINGS, mode=mode))
+    assert istio_checks.validate(objects) == []
+    assert refused_by_the_api_server(apiserver, objects) == {}
+
+
+# --- the mistakes users make by hand are refused, so the checks above can fail -------------------------
+
+def _deny_policy():
+    result = render(normalize_hosts([{"host": "httpbin.org"}]), {"owner": "o", "default_deny": True})
+    [policy] = [o for o in result["objects"] if o["kind"] == "AuthorizationPolicy"]
+    return policy
+
+
+def _httpbin_virtual_service():
+    [entry] = render(normalize_hosts([{"host": "httpbin.org"}]), {"owner": "o"})["virtual_services"]
+    return full_virtual_service(entry, API_VERSIONS[0])
+
+
+def assert_refused_by_both(server, good, mistake, expected):
+    """``good`` passes both checks; with ``mistake`` applied, both refuse it and the API
+    server says ``expected``."""
+    assert istio_checks.validate([good]) == [] and dry_run_create(server, good) is None
+    bad = copy.deepcopy(good)
+    mistake(bad)
+    assert istio_checks.validate([bad]) != [], "istioctl validate accepted %s" % name_of(bad)
+    message = dry_run_create(server, bad)
+    assert message and expected in message, message
+
+
+def test_a_sidecar_with_an_unknown_mode_and_a_misspelt_field_is_refused(apiserver):
+    def mistake(obj):
+        obj["spec"]["outboundTrafficPolicy"]["mode"] = "DENY"
+        obj["spec"]["egres"] = []
+    good = sidecar.definitions(SIDECAR_SETTINGS)[0]
+    assert_refused_by_both(apiserver, good, mistake, "DENY")
+    bad = copy.deepcopy(good)
+    bad["spec"]["egres"] = []
+    assert 'unknown field "spec.egres"' in dry_run_create(apiserver, bad)
+
+
+@pytest.mark.parametrize("change,expected", [
+    # What Istio's schema refuses in the policies we write.
+    (lambda spec: spec.update(action="PERMIT"), "spec.action"),
+    (lambda spec: spec.update(rules=[{"from": [{"source": {
+        "serviceAccounts": ["ci/runner"], "principals": ["cluster.local/ns/ci/sa/runner"]}}]}]),
+     "Cannot set serviceAccounts with namespaces or principals"),
+    (lambda spec: spec.update(targetRef={"kind": "Gateway", "name": "x"}), "targetRef"),
+], ids=["action-permit", "service-accounts-with-principals", "target-ref-kind"])
+def test_hand_written_policy_mistakes_are_refused(apiserver, change, expected):
+    assert_refused_by_both(apiserver, _deny_policy(), lambda obj: change(obj["spec"]), expected)
+
+
+def _mistake_gateway_singular(obj):
+    match = obj["spec"]["http"][0]["match"][0]
+    match["gateway"] = match.pop("gateways")
+
+
+def _mistake_named_tls_route(obj):
+    obj["spec"]["tls"] = [{"name": "x", "match": [{"port": 443, "sniHosts": ["httpbin.org"]}],
+                           "route": [{"destination": {"host": "httpbin.org"}}]}]
+
+
+def _mistake_tls_without_sni(obj):
+    obj["spec"]["tls"] = [{"match": [{"port": 443}], "route": [{"destination": {"host": "httpbin.org"}}]}]
+
+
+def _mistake_port_as_string(obj):
+    obj["spec"]["http"][0]["match"][0]["port"] = "eighty"
+
+
+@pytest.mark.parametrize("mistake,expected", [
+    (_mistake_gateway_singular, 'unknown field "spec.http[0].match[0].gateway"'),
+    (_mistake_named_tls_route, 'unknown field "spec.tls[0].name"'),
+    (_mistake_tls_without_sni, "spec.tls[0].match[0].sniHosts: Required value"),
+    (_mistake_port_as_string, "spec.http[0].match[0].port"),
+], ids=["gateway-singular", "named-tls-route", "tls-without-sni", "port-as-string"])
+def test_hand_written_virtual_service_mistakes_are_refused(apiserver, mistake, expected):
+    assert_refused_by_both(apiserver, _httpbin_virtual_service(), mistake, expected)
+
+
+def test_destination_instead_of_destination_rule_is_refused(apiserver):
+    rule = render(normalize_hosts([{"host": "httpbin.org"}]), {"owner": "o"})["objects"][-1]
+    assert rule["kind"] == "DestinationRule"
+    assert istio_checks.validate([rule]) == [] and dry_run_create(apiserver, rule) is None
+    wrong = dict(rule, kind="Destination")
+    assert istio_checks.validate([wrong]) != []
+    # No API serves the kind, so a client finds nowhere to send it ...
+    assert plural_of(apiserver, wrong["apiVersion"], "Destination") is None
+    # ... and sent where the DestinationRule would go, the API server refuses it.
+    message = dry_run_create(apiserver, wrong, plural="destinationrules")
+    assert 'kind: Invalid value: "Destination": must be DestinationRule' in message, message
+
+
+@pytest.mark.parametrize("change,expected", [
+    # What validate_hosts refuses, the API server refuses too (CEL rules of the CRD).
+    ({"addresses": ["10.0.0.0/24"]}, "CIDR addresses are allowed only for NONE/STATIC"),
+    ({"ports": [{"number": 80, "name": "http-80", "protocol": "HTTP"},
+                {"number": 80, "name": "tcp-80", "protocol": "TCP"}]}, "port number cannot be duplicated"),
+    ({"hosts": ["*"]}, "hostname cannot be wildcard"),
+], ids=["cidr-with-dns", "duplicate-port", "bare-wildcard"])
+def test_service_entry_rules_that_validation_mirrors(apiserver, change, expected):
+    entry = render(normalize_hosts([{"host": "httpbin.org", "via_gateway": False}]), {"owner": "o"})["objects"][0]
+    assert_refused_by_both(apiserver, entry, lambda obj: obj["spec"].update(change), expected)
