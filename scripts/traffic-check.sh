@@ -70,9 +70,12 @@ if [ ! -x "$binary" ]; then
         echo "${release}.0" > "$cache/proxy-version"
         mv "$binary.tmp" "$binary"
         echo "traffic-check: built in $(( $(date +%s) - start ))s" >&2
+        # Binaries of older versions of the check (about 200 MB each), unused for a day.
+        find "$(dirname "$cache")" -maxdepth 1 -name 'traffic-*' ! -path "$cache" -mtime +0 -exec rm -rf {} + 2>/dev/null || true
     fi
     flock -u 9
 fi
+touch "$cache"
 if $build_only; then
     echo "$binary"
     exit 0

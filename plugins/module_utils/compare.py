@@ -12,6 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
 SERVER_METADATA = (
     "uid",
     "resourceVersion",
@@ -53,6 +57,58 @@ def canonical(value):
     if isinstance(value, str) and value.isdigit() and len(value) < 10:
         return int(value)
     return value
+
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
+_QUANTITY_SCALE = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
+                   "n": Fraction(1, 10 ** 9), "u": Fraction(1, 10 ** 6), "m": Fraction(1, 1000), "": 1,
+                   "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18}
+
+
+def quantity_value(value):
+    """The exact value of a Kubernetes resource quantity ("2000m", "1Gi", "1e3", 2), or
+    None when ``value`` is no quantity."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    match = _QUANTITY.match(value) if isinstance(value, str) else None
+    if not match:
+        return None
+    try:
+        number = Fraction(Decimal(match.group(1)))
+    except InvalidOperation:
+        return None
+    suffix = match.group(2) or ""
+    if suffix[:1] in ("e", "E"):
+        return number * Fraction(10) ** int(suffix[1:])
+    return number * _QUANTITY_SCALE[suffix]
+
+
+def resource_quantities(value):
+    """Copy of ``value`` with the quantities of every ``resources: {limits, requests}``
+    (containers, claims) as exact values: the API server stores them in canonical form
+    ("2000m" comes back as "2", "1024Mi" as "1Gi"), which is the same amount."""
+    if isinstance(value, list):
+        return [resource_quantities(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if key == "resources" and isinstance(item, dict):
+            item = dict((field, _amounts(amounts) if field in ("limits", "requests") else resource_quantities(amounts))
+                        for field, amounts in item.items())
+        else:
+            item = resource_quantities(item)
+        result[key] = item
+    return result
+
+
+def _amounts(amounts):
+    if not isinstance(amounts, dict):
+        return amounts
+    return dict((name, quantity_value(amount) if quantity_value(amount) is not None else amount)
+                for name, amount in amounts.items())
 
 
 def strip_server_fields(obj):

@@ -64,6 +64,12 @@ def _dynamic_dns(item, wildcard):
     if item["endpoints"]:
         errors.append(("endpoints", "not with DYNAMIC_DNS: Istio ignores the endpoints of a DYNAMIC_DNS "
                                     "ServiceEntry; drop 'endpoints'"))
+    tcp = [p for p in item["ports"] if p["protocol"] == "TCP"]
+    if tcp:
+        # istiod's validation refuses the ServiceEntry: a TCP connection carries no name to resolve.
+        errors.append(("ports", "not TCP with DYNAMIC_DNS (port(s) {0}): the proxy resolves the name each request "
+                                "carries (Host header or SNI), which TCP has not, and Istio rejects it; use "
+                                "resolution NONE, or name each host".format(_numbers(tcp))))
     return errors
 
 

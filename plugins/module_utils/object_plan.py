@@ -17,7 +17,8 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, contains, strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import (
+    canonical, contains, resource_quantities, strip_server_fields)
 from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error, with_owner_labels
 
 CONFIG_HASH_ANNOTATION = "egress.meshops.io/config-hash"
@@ -81,9 +82,9 @@ def needs_update(live, desired):
     desired_hash = desired["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
     if live_annotations.get(CONFIG_HASH_ANNOTATION) != desired_hash:
         return True
-    wanted = canonical(strip_server_fields(desired))
+    wanted = resource_quantities(canonical(strip_server_fields(desired)))
     wanted.pop("apiVersion", None)  # the server may answer in another served version
-    return not contains(canonical(strip_server_fields(live)), wanted)
+    return not contains(resource_quantities(canonical(strip_server_fields(live))), wanted)
 
 
 def update_body(live, desired):

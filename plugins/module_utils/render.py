@@ -26,6 +26,7 @@ __metaclass__ = type
 import difflib
 import re
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import gateway_protocol
 from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
     destination_rule_name, gateway_name, host_destination_rule_name, is_dns1035_label, is_dns1123_label,
     is_dns1123_subdomain, is_label_key, is_label_value, port_name, service_entry_name,
@@ -201,17 +202,21 @@ def _service_entry(host, settings, ports=None, resolution=None):
     spec = {"hosts": [host["host"]]}
     if host["addresses"]:
         spec["addresses"] = list(host["addresses"])
-    spec["ports"] = [_service_entry_port(p) for p in ports or host["ports"]]
     spec["resolution"] = resolution or host["resolution"]
+    spec["ports"] = [_service_entry_port(p, spec["resolution"]) for p in ports or host["ports"]]
     spec["location"] = "MESH_EXTERNAL"
     if host["endpoints"]:
         spec["endpoints"] = [_endpoint(e) for e in host["endpoints"]]
     return _object("ServiceEntry", service_entry_name(settings["owner"], host["host"]), settings, spec)
 
 
-def _service_entry_port(port):
-    rendered = {"number": port["number"], "name": port_name(port["protocol"], port["number"]),
-                "protocol": port["protocol"]}
+def _service_entry_port(port, resolution):
+    protocol = port["protocol"]
+    if resolution == "DYNAMIC_DNS":
+        # Istio takes DYNAMIC_DNS on HTTP, HTTP2, GRPC and TLS ports only; a ServiceEntry's
+        # HTTPS port is the client's TLS passed through by SNI, which is what TLS declares.
+        protocol = gateway_protocol(protocol)
+    rendered = {"number": port["number"], "name": port_name(protocol, port["number"]), "protocol": protocol}
     if port.get("target_port"):
         rendered["targetPort"] = port["target_port"]
     return rendered

@@ -68,6 +68,7 @@ class AuditLog:
         self.path = path
         self._offset = 0
         self._records = []
+        self._unauthenticated = []
 
     def _read(self):
         try:
@@ -82,13 +83,22 @@ class AuditLog:
             # Long-running requests (watch, pod logs) also log ResponseStarted.
             if event.get("stage") in ("ResponseComplete", "Panic"):
                 self._records.append(record(event))
+            elif event.get("stage") == "ResponseStarted" and not (event.get("user") or {}).get("username"):
+                # Refused at authentication (401): logged at ResponseStarted only, with no user.
+                self._unauthenticated.append(record(event))
         self._offset += end
 
     def records(self):
         self._read()
         return list(self._records)
 
+    def unauthenticated(self):
+        """Records of the requests refused at authentication, which ``records`` leaves out."""
+        self._read()
+        return list(self._unauthenticated)
+
     def mark(self):
         """Forget what was read so far (the counters' reset)."""
         self._read()
         self._records = []
+        self._unauthenticated = []

@@ -281,6 +281,13 @@ class ControlPlane:
     def requests_of(self, user):
         return [r for r in self.requests if r["user"] == user]
 
+    @property
+    def unauthenticated_requests(self):
+        """The requests since the last reset that the API server refused at authentication (401,
+        no valid credential); not among ``requests``, which are those of known users."""
+        self._barrier()
+        return self.audit.unauthenticated()
+
     def counts(self, user=None):
         return audit.counts(self.requests_of(user) if user else self.requests)
 

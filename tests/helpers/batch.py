@@ -142,6 +142,9 @@ def assert_converged(outcome):
     so the set-up reached it and a refused case's zero is no accident of counting."""
     assert not outcome.failed, outcome.message
     assert outcome.writes > 0, outcome.requests
+    if outcome.namespace:  # and they stayed in its own namespace, out of the other cases' way
+        elsewhere = [r for r in outcome.requests if r["verb"] in audit.WRITES and r["namespace"] != outcome.namespace]
+        assert not elsewhere, elsewhere
 
 
 def outcomes_fixture(playbook, cases):

@@ -56,3 +56,16 @@ def install_istio(server, namespace="istio-system"):
     }
     server.request("POST", "/api/v1/namespaces/%s/configmaps" % namespace, config_map)
     create_egress_gateway(server, namespace)
+
+
+def create_gateway_pod(server, namespace="istio-system", name="istio-egressgateway-standin"):
+    """A Running egress gateway Pod, as the ReplicaSet controller, the scheduler and the
+    kubelet would leave one: Istio's analyzers look for pods to resolve a Gateway's
+    selector and a DestinationRule's subsets."""
+    server.request("POST", "/api/v1/namespaces/%s/pods" % namespace, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": GATEWAY_LABELS},
+        "spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.0"}]}})
+    pod = server.kubelet.bind(namespace, name)
+    pod["status"] = {"phase": "Running", "podIP": "10.244.0.10", "hostIP": "127.0.0.1",
+                     "conditions": [{"type": "Ready", "status": "True"}]}
+    server.request("PUT", "/api/v1/namespaces/%s/pods/%s/status" % (namespace, name), pod)

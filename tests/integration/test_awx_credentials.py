@@ -9,8 +9,10 @@ dir); otherwise ``K8S_AUTH_VERIFY_SSL=False``. There is no kubeconfig in an
 execution environment, so the runs below have none: HOME is an empty temp dir,
 KUBECONFIG points at a file that does not exist and helpers.playbook drops
 every inherited K8S_AUTH_* variable. The server answers 401 to any request
-without the token and only speaks TLS, so a run that converges proves every
-cluster call took its credentials from the environment.
+without a credential it knows and only speaks TLS with its own CA; the token
+is a ServiceAccount's, from the TokenRequest API, and the audit log shows
+whose each request was, so a run that converges as that ServiceAccount
+proves every cluster call took its credentials from the environment.
 
 The survey answers (docs/awx-survey.json defaults) go in as extra vars, as
 strings, the way AWX passes them; the inventory gives the ports as strings.
@@ -25,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from helpers.cluster import install_istio
+from helpers.credentials import cluster_admin_token
 from helpers.inventory import write_inventory
 from helpers.playbook import ansible_env, run_playbook
-from k8s_server import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ISTIO_CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
@@ -56,21 +58,23 @@ def survey_answers(**changes):
 
 
 @pytest.fixture
-def token():
-    return secrets.token_urlsafe(32)
+def cluster(apiserver):
+    """Istio's CRDs, mesh ConfigMap and egress gateway."""
+    install_istio(apiserver)
+    return apiserver
 
 
 @pytest.fixture
-def cluster(token):
-    """HTTPS only, bearer token required, Istio's CRDs, mesh ConfigMap and egress gateway."""
-    server = start_server(crd_file=str(ISTIO_CRDS), tls=True, token=token)
-    try:
-        server.create_namespace("istio-system")
-        install_istio(server)
-        server.reset_counts()
-        yield server
-    finally:
-        server.stop()
+def service_account(cluster):
+    """(token, user) of a ServiceAccount bound to cluster-admin, as the AWX credential holds it."""
+    credential = cluster_admin_token(cluster)
+    cluster.reset_counts()
+    return credential
+
+
+@pytest.fixture
+def token(service_account):
+    return service_account[0]
 
 
 @pytest.fixture
@@ -127,7 +131,7 @@ def output(result):
     return result.stdout + result.stderr
 
 
-def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, token, awx_job):
+def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, service_account, token, awx_job):
     inventory, home = awx_job
     env = credential_env(cluster, token, home)
 
@@ -145,6 +149,7 @@ def test_bearer_token_environment_converges_and_a_rerun_writes_nothing(cluster, 
     [mesh] = [c for c in cluster.objects("configmaps", "istio-system") if c["metadata"]["name"] == "istio"]
     assert "REGISTRY_ONLY" in mesh["data"]["mesh"]
     assert cluster.counts()["failed"] == 0  # not one request without the token
+    assert {r["user"] for r in cluster.requests} == {service_account[1]}
 
     # The rerun at -vvv: nothing to write, and the token is still nowhere in the output.
     cluster.reset_counts()
@@ -174,9 +179,10 @@ def test_wrong_token_fails_with_401_and_writes_nothing(cluster, token, awx_job):
     fatal = failure(result)
     assert "refused the credentials (401 Unauthorized)" in fatal and "K8S_AUTH_API_KEY" in fatal, result.stdout[-4000:]
     assert "Original traceback" not in fatal
-    counts = cluster.counts()
-    assert counts["writes"] == 0 and counts["failed"] >= 1
-    assert all(r["status"] == 401 for r in cluster.requests)
+    # The API server saw the wrong token and refused it; not one request got in as anyone.
+    refused = cluster.unauthenticated_requests
+    assert refused and all(r["status"] == 401 for r in refused), refused
+    assert cluster.requests == []
     assert wrong not in output(result) and token not in output(result)
 
 
@@ -189,7 +195,7 @@ def test_verify_ssl_without_the_ca_fails_on_certificate_verification(cluster, to
     assert "TLS certificate could not be verified (certificate verify failed" in fatal, result.stdout[-4000:]
     assert "K8S_AUTH_SSL_CA_CERT" in fatal
     # The TLS handshake failed: the server never saw a request, let alone a write.
-    assert cluster.requests == []
+    assert cluster.requests == [] and cluster.unauthenticated_requests == []
     assert token not in output(result)
 
 
@@ -210,6 +216,8 @@ def test_istioctl_install_mode_reaches_the_cluster_with_the_bearer_token(cluster
     # No gateway yet: istioctl is to install it.
     cluster.request("DELETE", "/apis/apps/v1/namespaces/istio-system/deployments/istio-egressgateway")
     cluster.request("DELETE", "/api/v1/namespaces/istio-system/services/istio-egressgateway")
+    # No controllers run: the Deployment istioctl creates is reported rolled out, as they would.
+    cluster.roll_out_deployments()
     base = tmp_path / "mine.yaml"
     base.write_text("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {profile: minimal}\n")
     env = credential_env(cluster, token, home)

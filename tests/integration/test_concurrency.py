@@ -56,6 +56,8 @@ def test_eight_owners_at_once_then_one_prunes(cluster, tmp_path):
     assert dict((o, r.rc) for o, r in runs.items()) == dict((o, 0) for o in OWNERS), \
         dict((o, failure_messages(r)) for o, r in runs.items() if r.rc)
 
+    conflicts = sum(1 for r in cluster.requests if r["plural"] == "virtualservices" and r["status"] == 409)
+    print("8 owners at once: %d VirtualService writes refused with 409 and retried" % conflicts)
     assert duplicates(cluster) == []
     assert team_objects(cluster) == team
     for owner in OWNERS:

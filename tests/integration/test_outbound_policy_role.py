@@ -1,4 +1,4 @@
-"""The outbound_policy role, run with real ansible-playbook against the test API server."""
+"""The outbound_policy role, run with real ansible-playbook against the test control plane."""
 import json
 import os
 import shutil
@@ -9,9 +9,9 @@ import kubernetes
 import pytest
 import yaml
 
+from helpers import istio_checks
 from helpers.playbook import run_playbook
-from apiserver.fixtures import ISTIO_CRDS
-from apiserver.schema import load_crds
+from helpers.server_validation import rejections
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "outbound_policy.yml")
 STUB = os.path.join(os.path.dirname(__file__), "playbooks", "stubs", "installer_stub.py")
@@ -171,16 +171,17 @@ def test_sidecars_per_namespace_rerun_and_prune(apiserver):
     assert first.rc == 0 and first.changed() > 0, first.stdout[-3000:]
     found = sidecars(apiserver)
     assert sorted(found) == ["payments", "shop"]
-    schema = load_crds(str(ISTIO_CRDS))
     for obj in found.values():
         assert obj["metadata"]["name"] == "default"
         assert all(obj["metadata"]["labels"][k] == v for k, v in OWNER_LABELS.items())
         assert obj["spec"] == {
             "egress": [{"hosts": ["./*", "istio-system/*", "istio-egress/*", "mesh-external/*.example.com", "mesh-external/httpbin.org"]}],
             "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
-        clean = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "spec": obj["spec"],
-                 "metadata": {"name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"]}}
-        assert schema.validate(clean, strict=True) == []
+    # Istio's schema and CEL rules (the API server), and the webhook's checks (istioctl validate).
+    assert rejections(apiserver, found.values()) == []
+    assert istio_checks.validate(
+        {"apiVersion": o["apiVersion"], "kind": o["kind"], "spec": o["spec"],
+         "metadata": {"name": o["metadata"]["name"], "namespace": o["metadata"]["namespace"]}} for o in found.values()) == []
 
     apiserver.reset_counts()
     second = run(apiserver, outbound_policy_namespaces=["shop", "payments"], **common)

@@ -3,13 +3,13 @@ server as they are and enforced by its RBAC authorizer: with a ServiceAccount
 token (TokenRequest) the run succeeds and uses every right granted (least
 privilege), and without any one rule it fails with a message naming the 403
 and the missing right, having written nothing after the refused request."""
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from helpers.cluster import install_istio
+from helpers.credentials import allowed, service_account_groups, service_account_user, wait_for_authorizer
 from helpers.inventory import write_inventory
 from helpers.mesh_state import failure_messages
 from helpers.playbook import run_playbook
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = "meshops.istio_egress.site"
 MANIFESTS = yaml.safe_load((ROOT / "docs" / "rbac.yaml").read_text())["items"]
 [ACCOUNT] = [m["metadata"] for m in MANIFESTS if m["kind"] == "ServiceAccount"]
-USER = "system:serviceaccount:%s:%s" % (ACCOUNT["namespace"], ACCOUNT["name"])
+USER = service_account_user(ACCOUNT["namespace"], ACCOUNT["name"])
 # (kind of the role, its name, rule index, rule): every rule of the Role(s) and the ClusterRole(s)
 RULES = [(m["kind"], m["metadata"], i, rule) for m in MANIFESTS if m["kind"] in ("Role", "ClusterRole")
          for i, rule in enumerate(m["rules"])]
@@ -68,30 +68,12 @@ def site(kubeconfig, directory, hosts, **host_vars):
     return run_playbook(SITE, inventory=inventory, kubeconfig=kubeconfig)
 
 
-def allowed(server, verb, group, resource, namespace=None, name=None):
-    """What the API server's authorizer answers now for the ServiceAccount (a SubjectAccessReview)."""
-    attributes = {"verb": verb, "group": group, "resource": resource, "namespace": namespace or "", "name": name or ""}
-    review = server.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-        "spec": {"user": USER, "groups": ["system:serviceaccounts", "system:serviceaccounts:" + ACCOUNT["namespace"],
-                                          "system:authenticated"], "resourceAttributes": attributes}})
-    return review["status"].get("allowed", False)
-
-
-def wait_for_authorizer(server, rules, expected):
-    """RBAC objects reach the authorizer through its informers: wait until it answers
-    ``expected`` for the first right of each (kind, metadata, index, rule)."""
-    def settled():
-        for _kind, meta, _index, rule in rules:
-            if allowed(server, rule["verbs"][0], rule["apiGroups"][0], rule["resources"][0], meta.get("namespace"),
-                       (rule.get("resourceNames") or [None])[0]) != expected:
-                return False
-        return True
-    for _ in range(100):
-        if settled():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the authorizer did not settle on %s for %s" % (expected, rules))
+def settled(server, rules, expected):
+    """The authorizer answers ``expected`` for the first right of each (kind, metadata, index, rule)."""
+    groups = service_account_groups(ACCOUNT["namespace"])
+    return all(allowed(server, USER, groups, rule["verbs"][0], rule["apiGroups"][0], rule["resources"][0],
+                       meta.get("namespace"), (rule.get("resourceNames") or [None])[0]) == expected
+               for _kind, meta, _index, rule in rules)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +105,7 @@ def restricted(apiserver, earlier_state, tmp_path):
                       content_type="application/merge-patch+json")
     for manifest in MANIFESTS:
         apiserver.create(manifest)
-    wait_for_authorizer(apiserver, RULES, True)
+    wait_for_authorizer(lambda: settled(apiserver, RULES, True), "docs/rbac.yaml applied")
     token = apiserver.service_account_token(ACCOUNT["namespace"], ACCOUNT["name"])
     apiserver.reset_counts()
     return apiserver.write_kubeconfig(str(tmp_path / "sa.kubeconfig"), token=token)
@@ -135,7 +117,7 @@ def without_rule(server, kind, meta, index):
     role = server.request("GET", path)
     removed = role["rules"].pop(index)
     server.request("PUT", path, role)
-    wait_for_authorizer(server, [(kind, meta, index, removed)], False)
+    wait_for_authorizer(lambda: settled(server, [(kind, meta, index, removed)], False), "rule %s removed" % removed)
     server.reset_counts()
     return removed
 

@@ -5,7 +5,8 @@ Two real checks, on every object of every variant and of the example inventory:
 - a server-side dry-run create (``dryRun=All``, ``fieldValidation=Strict``) on the
   test control plane: Istio's CRD schemas and CEL rules, and unknown fields,
   judged by kube-apiserver itself.
-The mistakes users make by hand are refused by both, so these tests can fail.
+The mistakes users make by hand are refused, so these tests can fail: by both
+checks, except a misspelt kind, which istioctl validate passes as non-Istio YAML.
 """
 import copy
 import json
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import PROTOCOLS
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils.render import API_VERSIONS, render
 from helpers import istio_checks
@@ -219,38 +221,48 @@ def _httpbin_virtual_service():
     return full_virtual_service(entry, API_VERSIONS[0])
 
 
-def assert_refused_by_both(server, good, mistake, expected):
-    """``good`` passes both checks; with ``mistake`` applied, both refuse it and the API
-    server says ``expected``."""
+def assert_refused_by_both(server, good, mistake, expected, istioctl_says):
+    """``good`` passes both checks; with ``mistake`` applied, both refuse it, for that reason:
+    the API server says ``expected``, istioctl validate ``istioctl_says``."""
     assert istio_checks.validate([good]) == [] and dry_run_create(server, good) is None
     bad = copy.deepcopy(good)
     mistake(bad)
-    assert istio_checks.validate([bad]) != [], "istioctl validate accepted %s" % name_of(bad)
+    problems = istio_checks.validate([bad])
+    assert any(istioctl_says in problem for problem in problems), problems
     message = dry_run_create(server, bad)
     assert message and expected in message, message
 
 
-def test_a_sidecar_with_an_unknown_mode_and_a_misspelt_field_is_refused(apiserver):
-    def mistake(obj):
-        obj["spec"]["outboundTrafficPolicy"]["mode"] = "DENY"
-        obj["spec"]["egres"] = []
-    good = sidecar.definitions(SIDECAR_SETTINGS)[0]
-    assert_refused_by_both(apiserver, good, mistake, "DENY")
-    bad = copy.deepcopy(good)
-    bad["spec"]["egres"] = []
-    assert 'unknown field "spec.egres"' in dry_run_create(apiserver, bad)
+def _mistake_unknown_mode(obj):
+    obj["spec"]["outboundTrafficPolicy"]["mode"] = "DENY"
 
 
-@pytest.mark.parametrize("change,expected", [
-    # What Istio's schema refuses in the policies we write.
-    (lambda spec: spec.update(action="PERMIT"), "spec.action"),
+def _mistake_misspelt_egress(obj):
+    obj["spec"]["egres"] = obj["spec"].pop("egress")
+
+
+@pytest.mark.parametrize("mistake,expected,istioctl_says", [
+    (_mistake_unknown_mode, 'spec.outboundTrafficPolicy.mode: Unsupported value: "DENY"',
+     "for enum istio.networking.v1alpha3.OutboundTrafficPolicy.Mode"),
+    (_mistake_misspelt_egress, 'unknown field "spec.egres"', 'unknown field "egres"'),
+], ids=["unknown-mode", "misspelt-egress"])
+def test_hand_written_sidecar_mistakes_are_refused(apiserver, mistake, expected, istioctl_says):
+    assert_refused_by_both(apiserver, sidecar.definitions(SIDECAR_SETTINGS)[0], mistake, expected, istioctl_says)
+
+
+@pytest.mark.parametrize("change,expected,istioctl_says", [
+    # What Istio refuses in the policies we write.
+    (lambda spec: spec.update(action="PERMIT"), 'spec.action: Unsupported value: "PERMIT"',
+     "for enum istio.security.v1beta1.AuthorizationPolicy.Action"),
     (lambda spec: spec.update(rules=[{"from": [{"source": {
         "serviceAccounts": ["ci/runner"], "principals": ["cluster.local/ns/ci/sa/runner"]}}]}]),
-     "Cannot set serviceAccounts with namespaces or principals"),
-    (lambda spec: spec.update(targetRef={"kind": "Gateway", "name": "x"}), "targetRef"),
-], ids=["action-permit", "service-accounts-with-principals", "target-ref-kind"])
-def test_hand_written_policy_mistakes_are_refused(apiserver, change, expected):
-    assert_refused_by_both(apiserver, _deny_policy(), lambda obj: change(obj["spec"]), expected)
+     "Cannot set serviceAccounts with namespaces or principals", "cannot set serviceAccounts with namespaces or principals"),
+    # The policy selects the gateway pods by label already.
+    (lambda spec: spec.update(targetRef={"kind": "Gateway", "name": "x"}), "only one of targetRefs or selector can be set",
+     "only one of targetRefs or workloadSelector can be set"),
+], ids=["action-permit", "service-accounts-with-principals", "target-ref-and-selector"])
+def test_hand_written_policy_mistakes_are_refused(apiserver, change, expected, istioctl_says):
+    assert_refused_by_both(apiserver, _deny_policy(), lambda obj: change(obj["spec"]), expected, istioctl_says)
 
 
 def _mistake_gateway_singular(obj):
@@ -271,14 +283,16 @@ def _mistake_port_as_string(obj):
     obj["spec"]["http"][0]["match"][0]["port"] = "eighty"
 
 
-@pytest.mark.parametrize("mistake,expected", [
-    (_mistake_gateway_singular, 'unknown field "spec.http[0].match[0].gateway"'),
-    (_mistake_named_tls_route, 'unknown field "spec.tls[0].name"'),
-    (_mistake_tls_without_sni, "spec.tls[0].match[0].sniHosts: Required value"),
-    (_mistake_port_as_string, "spec.http[0].match[0].port"),
+@pytest.mark.parametrize("mistake,expected,istioctl_says", [
+    (_mistake_gateway_singular, 'unknown field "spec.http[0].match[0].gateway"',
+     'unknown field "gateway" in istio.networking.v1alpha3.HTTPMatchRequest'),
+    (_mistake_named_tls_route, 'unknown field "spec.tls[0].name"',
+     'unknown field "name" in istio.networking.v1alpha3.TLSRoute'),
+    (_mistake_tls_without_sni, "spec.tls[0].match[0].sniHosts: Required value", "TLS match must have at least one SNI host"),
+    (_mistake_port_as_string, "spec.http[0].match[0].port in body must be of type integer", "cannot parse proto message"),
 ], ids=["gateway-singular", "named-tls-route", "tls-without-sni", "port-as-string"])
-def test_hand_written_virtual_service_mistakes_are_refused(apiserver, mistake, expected):
-    assert_refused_by_both(apiserver, _httpbin_virtual_service(), mistake, expected)
+def test_hand_written_virtual_service_mistakes_are_refused(apiserver, mistake, expected, istioctl_says):
+    assert_refused_by_both(apiserver, _httpbin_virtual_service(), mistake, expected, istioctl_says)
 
 
 def test_destination_instead_of_destination_rule_is_refused(apiserver):
@@ -286,7 +300,9 @@ def test_destination_instead_of_destination_rule_is_refused(apiserver):
     assert rule["kind"] == "DestinationRule"
     assert istio_checks.validate([rule]) == [] and dry_run_create(apiserver, rule) is None
     wrong = dict(rule, kind="Destination")
-    assert istio_checks.validate([wrong]) != []
+    # istioctl validate checks the kinds it knows and passes any other as "non-Istio YAML"
+    # (istioctl/pkg/validate): this mistake only the API server catches.
+    assert istio_checks.validate([wrong]) == []
     # No API serves the kind, so a client finds nowhere to send it ...
     assert plural_of(apiserver, wrong["apiVersion"], "Destination") is None
     # ... and sent where the DestinationRule would go, the API server refuses it.
@@ -294,13 +310,38 @@ def test_destination_instead_of_destination_rule_is_refused(apiserver):
     assert 'kind: Invalid value: "Destination": must be DestinationRule' in message, message
 
 
-@pytest.mark.parametrize("change,expected", [
-    # What validate_hosts refuses, the API server refuses too (CEL rules of the CRD).
-    ({"addresses": ["10.0.0.0/24"]}, "CIDR addresses are allowed only for NONE/STATIC"),
+@pytest.mark.parametrize("change,expected,istioctl_says", [
+    # What validate_hosts refuses, Istio refuses too (the CRD's CEL rules, istiod's validation).
+    ({"addresses": ["10.0.0.0/24"]}, "CIDR addresses are allowed only for NONE/STATIC",
+     "CIDR addresses are allowed only for NONE/STATIC"),
     ({"ports": [{"number": 80, "name": "http-80", "protocol": "HTTP"},
-                {"number": 80, "name": "tcp-80", "protocol": "TCP"}]}, "port number cannot be duplicated"),
-    ({"hosts": ["*"]}, "hostname cannot be wildcard"),
+                {"number": 80, "name": "tcp-80", "protocol": "TCP"}]}, "port number cannot be duplicated",
+     "service entry port 80 already defined"),
+    ({"hosts": ["*"]}, "hostname cannot be wildcard", "invalid host *"),
 ], ids=["cidr-with-dns", "duplicate-port", "bare-wildcard"])
-def test_service_entry_rules_that_validation_mirrors(apiserver, change, expected):
+def test_service_entry_rules_that_validation_mirrors(apiserver, change, expected, istioctl_says):
     entry = render(normalize_hosts([{"host": "httpbin.org", "via_gateway": False}]), {"owner": "o"})["objects"][0]
-    assert_refused_by_both(apiserver, entry, lambda obj: obj["spec"].update(change), expected)
+    assert_refused_by_both(apiserver, entry, lambda obj: obj["spec"].update(change), expected, istioctl_says)
+
+
+def test_dynamic_dns_passes_validation_exactly_where_istio_serves_it(apiserver):
+    # istiod refuses a DYNAMIC_DNS ServiceEntry on HTTPS or TCP ports: HTTPS is rendered as
+    # the TLS it is, TCP is refused before any request.
+    accepted, refused = [], []
+    for index, protocol in enumerate(PROTOCOLS):
+        for via_gateway in (True, False):
+            item = {"host": "*.p{0}-{1}.example.com".format(index, via_gateway).lower(), "resolution": "DYNAMIC_DNS",
+                    "via_gateway": via_gateway, "ports": [{"number": 443 if "TLS" in protocol or "HTTPS" in protocol
+                                                          else 8000 + index, "protocol": protocol}]}
+            (refused if validate_hosts([item]) else accepted).append(item)
+    assert {(i["ports"][0]["protocol"], i["via_gateway"]) for i in accepted} >= {
+        ("HTTPS", True), ("TLS", True), ("HTTPS", False), ("HTTP", False), ("GRPC", False)}
+    objects = render(normalize_hosts(accepted), {"owner": "o"})["objects"]
+    assert istio_checks.validate(objects) == []
+    assert refused_by_the_api_server(apiserver, objects) == {}
+    [tcp] = [i for i in refused if i["ports"][0]["protocol"] == "TCP" and not i["via_gateway"]]
+    assert any("not TCP with DYNAMIC_DNS" in error for error in validate_hosts([tcp]))
+    # The same ServiceEntry written by hand: Istio refuses it.
+    [entry] = render(normalize_hosts([dict(tcp, resolution="NONE")]), {"owner": "o"})["objects"]
+    entry["spec"]["resolution"] = "DYNAMIC_DNS"
+    assert any("resolution type DYNAMIC_DNS" in problem for problem in istio_checks.validate([entry]))

@@ -1,20 +1,21 @@
 """Credentials never reach the output: the bearer token, a client key and
 the contents of the TLS credential a host uses, in normal, -vvv, check and
 diff runs of playbooks/site.yml, with the credentials given the way AWX
-injects them (K8S_AUTH_* environment, no kubeconfig) and the way a
-kubeconfig carries them.
+injects them (K8S_AUTH_* environment with a ServiceAccount token, no
+kubeconfig) and the way a kubeconfig carries them (a client certificate and
+its key). The API server authenticates each, so every run proves its
+credential was used.
 """
 import base64
-import secrets
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers.cluster import install_istio
+from helpers.credentials import cluster_admin_token
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
-from k8s_server import start_server
-from k8s_server.tls import write_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 ISTIO_CRDS = ROOT.parent / "shared" / "istio" / "crd-all.gen.yaml"
@@ -30,24 +31,27 @@ HOSTS = [
 ]
 
 
-@pytest.fixture
-def token():
-    return secrets.token_urlsafe(32)
+CLIENT_USER = "meshops-secrets-client"
 
 
 @pytest.fixture
-def cluster(token):
-    with start_server(crd_file=str(ISTIO_CRDS), tls=True, token=token) as server:
-        server.create_namespace("istio-system")
-        install_istio(server)
-        yield server
+def cluster(apiserver):
+    install_istio(apiserver)
+    return apiserver
 
 
 @pytest.fixture
-def client_key(tmp_path):
-    """A certificate and private key pair the runs are given as client credentials (files)."""
-    paths = write_certificates(str(tmp_path))
-    return paths["server.crt"], paths["server.key"]
+def service_account(cluster):
+    """(token, user): a ServiceAccount token from the TokenRequest API."""
+    return cluster_admin_token(cluster)
+
+
+@pytest.fixture
+def client(cluster):
+    """A kubeconfig authenticating with a client certificate, and its private key file."""
+    kubeconfig = cluster.user_kubeconfig(CLIENT_USER)
+    key_file = yaml.safe_load(Path(kubeconfig).read_text())["users"][0]["user"]["client-key"]
+    return kubeconfig, key_file
 
 
 def tls_credential(server, key_file):
@@ -78,11 +82,10 @@ def leaks(output, token, key_file):
     return found
 
 
-def awx_env(server, token, home, client):
-    """What an AWX Bearer Token credential injects, plus client certificate files."""
+def awx_env(server, token, home):
+    """What an AWX Bearer Token credential injects."""
     return {"HOME": str(home), "KUBECONFIG": str(home / "absent"), "K8S_AUTH_HOST": server.url, "K8S_AUTH_API_KEY": token,
-            "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": server.ca_file,
-            "K8S_AUTH_CERT_FILE": client[0], "K8S_AUTH_KEY_FILE": client[1]}
+            "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": server.ca_file}
 
 
 def run(inventory, env=None, kubeconfig=None, **options):
@@ -91,12 +94,15 @@ def run(inventory, env=None, kubeconfig=None, **options):
     return result.stdout + result.stderr
 
 
-def test_no_run_mode_shows_the_token_or_a_key(cluster, token, client_key, tmp_path):
-    tls_credential(cluster, client_key[1])
+def test_no_run_mode_shows_the_token_or_a_key(cluster, service_account, client, tmp_path):
+    token, account = service_account
+    kubeconfig, key_file = client
+    tls_credential(cluster, key_file)
     home = tmp_path / "home"
     home.mkdir()
-    env = awx_env(cluster, token, home, client_key)
+    env = awx_env(cluster, token, home)
     inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": HOSTS}})
+    cluster.reset_counts()
 
     # The first run with --diff shows every object it creates (the credential's name among them).
     outputs = {"--diff": run(inventory, env, diff=True)}
@@ -104,14 +110,17 @@ def test_no_run_mode_shows_the_token_or_a_key(cluster, token, client_key, tmp_pa
     inventory = write_inventory(tmp_path, {"cluster-a": {"external_services_hosts": HOSTS + [{"host": "postman-echo.com"}]}})
     outputs["-vvv --check --diff"] = run(inventory, env, verbosity=3, check=True, diff=True)
     outputs["normal"] = run(inventory, env)
-    # The same cluster through a kubeconfig that holds the token, at -vvv.
-    outputs["-vvv"] = run(inventory, kubeconfig=cluster.kubeconfig, verbosity=3)
+    # The same cluster through a kubeconfig that holds a client certificate and key, at -vvv.
+    outputs["-vvv"] = run(inventory, kubeconfig=kubeconfig, verbosity=3)
+    # The API server authenticated every request, by the token or by the certificate.
+    users = set(r["user"] for r in cluster.requests)
+    assert users == {account, CLIENT_USER}, users
 
     # (The search finds each secret where it is.)
-    key = Path(client_key[1]).read_text()
-    assert leaks(token + key + base64.b64encode(key.encode()).decode(), token, client_key[1]) == [
+    key = Path(key_file).read_text()
+    assert leaks(token + key + base64.b64encode(key.encode()).decode(), token, key_file) == [
         "the bearer token", "the private key", "the Secret's tls.key"]
-    found = dict((mode, leaks(text, token, client_key[1])) for mode, text in outputs.items())
+    found = dict((mode, leaks(text, token, key_file)) for mode, text in outputs.items())
     assert not any(found.values()), found
     # Not because the output was blanked: it still says what was done, to which hosts.
     assert "egress-client" in outputs["--diff"] and "mtls.example.com" in outputs["--diff"]

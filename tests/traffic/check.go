@@ -13,7 +13,6 @@ import (
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	rbacpb "github.com/envoyproxy/go-control-plane/envoy/config/rbac/v3"
 
 	"istio.io/istio/pilot/pkg/simulation"
 )
@@ -95,12 +94,14 @@ func (w *World) checkUndeclared(r *Row, res simulation.Result) {
 		if !refused {
 			r.fail(hopU, "expected refused under REGISTRY_ONLY (the block_all virtual host for HTTP, BlackHoleCluster "+
 				"for TLS/TCP), matched %s", r.Hop1)
+			return
 		}
 		r.Notes = append(r.Notes, "refused")
 		return
 	}
 	if !passed {
 		r.fail(hopU, "expected PassthroughCluster under ALLOW_ANY, matched %s", r.Hop1)
+		return
 	}
 	r.Notes = append(r.Notes, "passed through")
 }
@@ -193,8 +194,8 @@ func (w *World) checkHop2(r *Row, call simulation.Call) {
 			r.fail(hop2, "expected TLS origination SIMPLE with SNI %s, the cluster %s has %s", r.Host, want, tls)
 		}
 	case "MUTUAL":
-		if tls.Mode != "MUTUAL" || tls.SNI != r.Host || !strings.HasSuffix(tls.Secret, "/"+r.Credential) &&
-			tls.Secret != "kubernetes://"+r.Credential {
+		// Istio serves credentialName as the SDS secret kubernetes://<name>.
+		if tls.Mode != "MUTUAL" || tls.SNI != r.Host || tls.Secret != "kubernetes://"+r.Credential {
 			r.fail(hop2, "expected TLS origination MUTUAL with SNI %s and the client certificate of credential %s, "+
 				"the cluster %s has %s", r.Host, r.Credential, want, tls)
 		}
@@ -207,13 +208,6 @@ func (w *World) checkHop2(r *Row, call simulation.Call) {
 	}
 	if chain != nil {
 		w.checkSources(r, chain, call)
-	}
-}
-
-// capture records the filter chain a call matched.
-func capture(chain **listener.FilterChain) []simulation.CustomFilterChainValidation {
-	return []simulation.CustomFilterChainValidation{
-		func(fc *listener.FilterChain) error { *chain = fc; return nil },
 	}
 }
 
@@ -260,176 +254,4 @@ func allEqual(values []string, want string) bool {
 		}
 	}
 	return len(values) > 0
-}
-
-// checkSources evaluates the gateway's RBAC filters on the matched chain for
-// the sources the host allows and for some it must refuse.
-func (w *World) checkSources(r *Row, chain *listener.FilterChain, call simulation.Call) {
-	filters, err := RBACFilters(chain, r.HTTP())
-	if err != nil {
-		r.fail(hop2, "reading the RBAC filters: %v", err)
-		return
-	}
-	req := Request{SNI: call.Sni, Authority: call.HostHeader, Port: call.Port}
-	for _, list := range []struct {
-		principals []string
-		want       bool
-	}{{r.Allowed, true}, {r.Denied, false}} {
-		for _, p := range list.principals {
-			req.Principal = p
-			got, err := Allowed(filters, req, r.HTTP())
-			if err != nil {
-				r.fail(hop2, "evaluating the gateway's RBAC filters: %v", err)
-				return
-			}
-			if got != list.want {
-				r.fail(hop2, "the gateway's authorization %s %s, expected it to %s (RBAC principals on this filter "+
-					"chain for this host: %s)", map[bool]string{true: "allows", false: "refuses"}[got], sourceText(p),
-					map[bool]string{true: "allow it", false: "refuse it"}[list.want], principalsText(filters, req, r.HTTP()))
-			}
-		}
-	}
-	if r.AllowedSources() {
-		w.checkNamedSources(r, filters, req)
-	}
-}
-
-// checkNamedSources: every principal the policies matching this host and
-// port name is one allowed_sources lists (a namespace's matcher matches that
-// namespace's accounts), so none beyond the list may use the host.
-func (w *World) checkNamedSources(r *Row, filters []*rbacpb.RBAC, req Request) {
-	named, err := NamedPrincipals(filters, req, r.HTTP())
-	if err != nil {
-		r.fail(hop2, "reading the gateway's RBAC policies: %v", err)
-		return
-	}
-	var texts []string
-	for _, p := range named {
-		texts = append(texts, p.Text)
-		listed := false
-		for _, allowed := range r.Allowed {
-			if ok, _ := p.Matches(allowed); ok {
-				listed = true
-			}
-		}
-		if !listed {
-			r.fail(hop2, "the gateway's authorization for this host names %s, which allowed_sources (%s) does not "+
-				"list", p.Text, r.Declared)
-		}
-	}
-	r.Notes = append(r.Notes, "sources "+strings.Join(texts, " "))
-}
-
-// AllowedSources reports a row whose host restricts its sources.
-func (e Expect) AllowedSources() bool { return len(e.Denied) > 0 && len(e.Allowed) > 0 }
-
-func principalsText(filters []*rbacpb.RBAC, req Request, http bool) string {
-	named, err := NamedPrincipals(filters, req, http)
-	if err != nil {
-		return err.Error()
-	}
-	if len(named) == 0 {
-		return "none"
-	}
-	var texts []string
-	for _, p := range named {
-		texts = append(texts, p.Text)
-	}
-	return strings.Join(texts, " ")
-}
-
-func sourceText(principal string) string {
-	if principal == "" {
-		return "a source without mutual TLS (no principal)"
-	}
-	return principal
-}
-
-// clientCall: what the application sends.
-func clientCall(e Expect) simulation.Call {
-	c := simulation.Call{Address: e.Address, Port: e.Port, CallMode: simulation.CallModeOutbound, HostHeader: e.Name}
-	switch {
-	case e.ClientTLS():
-		// An https:// client: TLS with the host's SNI, HTTP/1.1 inside.
-		c.Protocol, c.TLS, c.Sni = simulation.HTTP, simulation.TLS, e.Name
-	case e.Protocol == "TCP":
-		c.Protocol, c.HostHeader = simulation.TCP, ""
-	case e.Protocol == "HTTP":
-		c.Protocol = simulation.HTTP
-	default: // HTTP2, GRPC
-		c.Protocol = simulation.HTTP2
-	}
-	return c
-}
-
-// gatewayCall: the call as hop 1 delivers it to the gateway pod: inside the
-// sidecar's mutual TLS (its SNI and ALPN) where the cluster originates it,
-// else the application's own bytes; HTTP as the cluster speaks it upstream.
-func gatewayCall(client simulation.Call, tls UpstreamTLS, http2 bool, port int) simulation.Call {
-	c := simulation.Call{Address: gatewayPodIP, Port: port, CallMode: simulation.CallModeGateway,
-		HostHeader: client.HostHeader, Protocol: client.Protocol, TLS: client.TLS, Sni: client.Sni}
-	if client.TLS != simulation.TLS && client.Protocol != simulation.TCP {
-		c.Protocol = simulation.HTTP
-		if http2 {
-			c.Protocol = simulation.HTTP2
-		}
-	}
-	if tls.Mode == "ISTIO_MUTUAL" {
-		c.TLS, c.Sni = simulation.MTLS, tls.SNI
-		if len(tls.ALPN) > 0 {
-			c.Alpn = tls.ALPN[0]
-		}
-		if client.TLS == simulation.TLS {
-			// The application's TLS travels inside: the gateway sees bytes.
-			c.Protocol = simulation.TCP
-		}
-	}
-	return c
-}
-
-// describe: what a call matched, for the table and the failures.
-func describe(res simulation.Result) string {
-	switch {
-	case res.Error != nil:
-		where := ""
-		if res.ListenerMatched != "" {
-			where = " at listener " + res.ListenerMatched
-			if res.FilterChainMatched != "" {
-				where += " chain " + res.FilterChainMatched
-			}
-		}
-		return fmt.Sprintf("error %q%s", res.Error, where)
-	case res.ClusterMatched == "" && res.VirtualHostMatched != "":
-		return fmt.Sprintf("virtual host %s (route %q, no cluster)", res.VirtualHostMatched, res.RouteMatched)
-	case res.ClusterMatched == "":
-		return fmt.Sprintf("no cluster (listener %s)", res.ListenerMatched)
-	}
-	return res.ClusterMatched
-}
-
-func bypassHint(res simulation.Result, s Settings) string {
-	name := ParseCluster(res.ClusterMatched)
-	if name.Host != "" && name.Host != s.GatewayFQDN() {
-		return " (straight to the host, bypassing the egress gateway)"
-	}
-	if name.Host == s.GatewayFQDN() {
-		return " (the egress gateway)"
-	}
-	return ""
-}
-
-func callText(c simulation.Call) string {
-	parts := []string{string(c.Protocol)}
-	switch c.TLS {
-	case simulation.MTLS:
-		parts = append(parts, "Istio mutual TLS sni="+c.Sni)
-	case simulation.TLS:
-		parts = append(parts, "TLS sni="+c.Sni)
-	default:
-		parts = append(parts, "plaintext")
-	}
-	if c.HostHeader != "" && c.Protocol != simulation.TCP {
-		parts = append(parts, "Host "+c.HostHeader)
-	}
-	return strings.Join(parts, ", ")
 }
