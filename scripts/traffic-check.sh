@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
         --hosts|--objects)
             [ $# -ge 2 ] || { usage >&2; exit 2; }
             # The test binary runs in its own directory: absolute paths.
-            args+=("-${1#--}" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
+            args+=("-${1#--}" "$(realpath -m -- "$2")"); shift 2 ;;
         --mesh-mode|--gateway-namespace|--gateway-service|--gateway-labels|--gateway-target-ports|\
         --gateway-mtls|--default-deny|--trust-domain|--client-namespace|--undeclared-host)
             [ $# -ge 2 ] || { usage >&2; exit 2; }

@@ -18,10 +18,12 @@ __metaclass__ = type
 from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
 from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import plan_object_set, planned_deletes, write_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils.prune_guard import check_empty_prune
 from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import apply_batch as apply_virtual_services
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import plan_batch as plan_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import released as released_virtual_services
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import prepare
 
@@ -61,8 +63,12 @@ def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff
     # The shared VirtualServices are read and merged first: a refusal there
     # (a route record someone garbled) comes before any write.
     route_plan = plan_virtual_services(route_params, cluster)
-    objects = apply_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"],
-                               check_mode, want_diff)
+    object_plan = plan_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"])
+    # Both plans are read before any write: an empty host list is refused with nothing changed.
+    check_empty_prune(len(params["hosts"]), params["prune"],
+                      planned_deletes(object_plan) + released_virtual_services(route_plan),
+                      params.get("allow_empty_prune", False), params["owner"])
+    objects = write_object_set(cluster, object_plan, params["owner"], check_mode, want_diff)
     routes = apply_virtual_services(cluster, route_plan, route_params, check_mode, want_diff)
     result = {
         "changed": objects["changed"] or routes["changed"],

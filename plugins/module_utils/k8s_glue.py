@@ -262,9 +262,16 @@ class Cluster(object):
     def delete(self, resource, name, namespace=None, resource_version=None, dry_run=False):
         """DELETE, guarded by resourceVersion when given (409 if it moved on)."""
         body = None
+        if resource_version or dry_run:
+            body = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if resource_version:
-            body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": resource_version}}
-        params = {"dry_run": "All"} if dry_run else {}
+            body["preconditions"] = {"resourceVersion": resource_version}
+        params = {}
+        if dry_run:
+            # The API server reads a DELETE's options from its body and ignores the query
+            # whenever there is a body: dryRun goes in both, or check mode would really delete.
+            body["dryRun"] = ["All"]
+            params["dry_run"] = "All"
         try:
             return self._call("delete " + _ref(resource.kind, namespace, name), "delete", resource, name, namespace, body, **params)
         except ApiError as exc:

@@ -141,8 +141,10 @@ def _refuse_foreign(cluster, creates, resource_of):
                        409, "AlreadyExists")
 
 
-def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False):
-    """Converge the owner's objects to ``definitions``; returns the module result."""
+def plan_object_set(cluster, definitions, owner, prune=False, prune_scope=None):
+    """Read the owner's objects (one LIST per kind and namespace) and plan the
+    writes; every refusal comes here, before any write. Returns what
+    ``write_object_set`` writes, so a caller can look at the plan first."""
     desired = prepare(definitions, owner)
     scopes = _scopes(cluster, desired, prune_scope)
     live_owned, resource_of = [], {}
@@ -151,7 +153,17 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
         live_owned.extend(cluster.list(resource, namespace, owner_selector(owner)))
     steps = plan(desired, live_owned, prune)
     _refuse_foreign(cluster, steps["create"], resource_of)
+    return steps, resource_of
 
+
+def planned_deletes(planned):
+    """The kinds of the objects a ``plan_object_set`` result deletes, one entry per object."""
+    return [live["kind"] for live in planned[0]["delete"]]
+
+
+def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False):
+    """Write a ``plan_object_set`` result; returns the module result."""
+    steps, resource_of = planned
     result = {"created": [], "updated": [], "deleted": [], "unchanged": len(steps["unchanged"])}
     diffs = []
     for body in steps["create"]:
@@ -172,3 +184,9 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
     if want_diff:
         result["diff"] = diffs
     return result
+
+
+def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False):
+    """Converge the owner's objects to ``definitions``; returns the module result."""
+    return write_object_set(cluster, plan_object_set(cluster, definitions, owner, prune, prune_scope), owner, check_mode,
+                            want_diff)

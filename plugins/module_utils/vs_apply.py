@@ -202,6 +202,12 @@ def plan_batch(params, cluster):
                                     params["prune"])
 
 
+def released(batch):
+    """One KIND entry per VirtualService a ``plan_batch`` result takes this
+    owner's routes out of because they are no longer declared (prune)."""
+    return [KIND for _item, state, _live, result in batch[1] if state == "absent" and result.changed]
+
+
 def apply_batch(cluster, batch, params, check_mode=False, want_diff=False):
     """Write a ``plan_batch`` result; the module's batch result."""
     resource, plans = batch

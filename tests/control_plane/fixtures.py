@@ -13,12 +13,25 @@ def control_plane():
     """etcd + kube-apiserver with Istio's CRDs Established, started once per test process."""
     if not ISTIO_CRDS.is_file():
         pytest.skip("Istio CRD bundle not found at %s" % ISTIO_CRDS)
-    plane = ControlPlane(assets_dir(), crd_file=str(ISTIO_CRDS))
+    plane = _start()
     try:
-        plane.start()
         yield plane
     finally:
         plane.stop()
+
+
+def _start(attempts=2):
+    """A started control plane; a second attempt when the first fails (a free port
+    taken by another process between choosing it and binding it)."""
+    for attempt in range(attempts):
+        plane = ControlPlane(assets_dir(), crd_file=str(ISTIO_CRDS))
+        try:
+            return plane.start()
+        except (RuntimeError, TimeoutError):
+            plane.stop()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture

@@ -97,7 +97,8 @@ class ControlPlane:
                 process.stop()
         if self._client is not None:
             self._client.close()
-        forget_discovery_cache(self.url)
+        if self.url:
+            forget_discovery_cache(self.url)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self):
@@ -204,9 +205,9 @@ class ControlPlane:
 
     def objects(self, plural, namespace=None):
         """The live objects of one resource, in one namespace or all, sorted by namespace and name."""
-        items = self.request("GET", self.path(plural, namespace))["items"]
+        answer = self.request("GET", self.path(plural, namespace))
+        items, kind = answer["items"], answer["kind"][:-len("List")]
         group, version = self.resources()[plural][:2]
-        kind = self.request("GET", self.path(plural, namespace))["kind"][:-len("List")]
         for item in items:  # a LIST leaves these out of its items
             item.setdefault("apiVersion", "%s/%s" % (group, version) if group else version)
             item.setdefault("kind", kind)
