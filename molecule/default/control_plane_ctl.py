@@ -6,7 +6,7 @@
 ``start`` runs this script's ``run`` action in its own session (output in
 DIR/control-plane.log) and returns once the control plane serves, Istio's CRDs
 Established: ``run`` starts tests/control_plane's ControlPlane (binaries from
-KUBEBUILDER_ASSETS, else scripts/envtest-assets.sh), writes DIR/kubeconfig (user
+KUBEBUILDER_ASSETS, else scripts/envtest-assets.sh; its work dir in DIR), writes DIR/kubeconfig (user
 meshops-test, a bearer token over TLS) and DIR/state.json, reports every
 Deployment rolled out (no controllers or kubelets run: the stand-in for them),
 and stops the control plane on SIGTERM. ``stop`` sends SIGTERM and waits until
@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -42,22 +43,27 @@ def _alive(pid):
         return True  # no /proc (not Linux): trust kill(0)
 
 
+def _ours(pid, state_dir):
+    """Whether ``pid`` runs and is ours: ``run`` and the control plane's etcd and
+    kube-apiserver name the state dir on their command lines (a process id may
+    have been reused by another process since)."""
+    if not _alive(pid):
+        return False
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as stream:
+            return state_dir.encode() in stream.read()
+    except OSError:
+        return True  # no /proc (not Linux): trust the state file
+
+
 def _state(paths):
-    """The recorded state if its ``run`` process still runs and is ours, else None."""
+    """The recorded state if its ``run`` process still runs, else None."""
     try:
         with open(paths["state.json"]) as stream:
             state = json.load(stream)
     except (OSError, ValueError):
         return None
-    if not _alive(state["pid"]):
-        return None
-    try:
-        with open("/proc/%d/cmdline" % state["pid"], "rb") as stream:
-            if paths["state.json"].rsplit(os.sep, 1)[0].encode() not in stream.read().split(b"\0"):
-                return None  # the process id was reused by another process
-    except OSError:
-        pass
-    return state
+    return state if _ours(state["pid"], os.path.dirname(paths["state.json"])) else None
 
 
 def _answer(changed, state):
@@ -105,9 +111,9 @@ def stop(args):
     os.kill(state["pid"], signal.SIGTERM)
     pids = [state["pid"]] + state["children"]
     deadline = time.monotonic() + args.timeout
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(_ours(pid, args.state_dir) for pid in pids):
         time.sleep(0.1)
-    left = [pid for pid in pids if _alive(pid)]
+    left = [pid for pid in pids if _ours(pid, args.state_dir)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     if os.path.exists(paths["state.json"]):
@@ -127,9 +133,26 @@ def run(args):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     paths = _paths(args.state_dir)
-    plane = ControlPlane(assets_dir(), crd_file=args.crd_file)
+    plane = None
     try:
-        plane.start()
+        for attempt in (1, 2):
+            # The control plane's work dir (etcd data, certificates, audit log) inside
+            # the state dir: whatever is left of it after stop is in plain sight there.
+            tempfile.tempdir = args.state_dir
+            try:
+                plane = ControlPlane(assets_dir(), crd_file=args.crd_file)
+            finally:
+                tempfile.tempdir = None
+            try:
+                plane.start()
+                break
+            except (RuntimeError, TimeoutError):
+                # A second attempt: a free port may have been taken by another process
+                # (the other cluster's control plane) between choosing and binding it.
+                plane.stop()
+                plane = None
+                if attempt == 2 or stopping.is_set():
+                    raise
         if stopping.is_set():
             return 0
         plane.write_kubeconfig(paths["kubeconfig"], token=plane.test_token)
@@ -143,7 +166,8 @@ def run(args):
         while not stopping.wait(0.5):
             pass
     finally:
-        plane.stop()
+        if plane is not None:
+            plane.stop()
         for done in (paths["state.json"], paths["kubeconfig"]):
             if os.path.exists(done):
                 os.remove(done)
@@ -157,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--state-dir", required=True, help="where the kubeconfig, state and log live")
     parser.add_argument("--project", default=os.path.dirname(os.path.dirname(HERE)), help="the project checkout")
     parser.add_argument("--crd-file", help="CRDs to install (Istio's bundle) before the control plane counts as started")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for start / stop")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for start / stop")
     args = parser.parse_args(argv)
     args.state_dir = os.path.abspath(args.state_dir)
     if args.action == "run":

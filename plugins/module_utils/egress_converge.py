@@ -67,7 +67,7 @@ def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff
     # Both plans are read before any write: an empty host list is refused with nothing changed.
     check_empty_prune(len(params["hosts"]), params["prune"],
                       planned_deletes(object_plan) + released_virtual_services(route_plan),
-                      params.get("allow_empty_prune", False), params["owner"])
+                      params.get("allow_empty_prune", False), params["owner"], params.get("variable_names"))
     objects = write_object_set(cluster, object_plan, params["owner"], check_mode, want_diff)
     routes = apply_virtual_services(cluster, route_plan, route_params, check_mode, want_diff)
     result = {

@@ -49,14 +49,16 @@ def refused_prune(host_count, prune, doomed_kinds, allowed):
     return kinds or None
 
 
-def check_empty_prune(host_count, prune, doomed_kinds, allowed, owner):
-    """Raise EmptyPruneRefused when ``refused_prune`` says no. The message
-    names the module's options; the role maps it to its variables."""
+def check_empty_prune(host_count, prune, doomed_kinds, allowed, owner, names=None):
+    """Raise EmptyPruneRefused when ``refused_prune`` says no. ``names`` maps
+    ``hosts``, ``prune`` and ``allow_empty_prune`` to what the caller's user
+    calls them (a role's variables); the module's option names otherwise."""
     kinds = refused_prune(host_count, prune, doomed_kinds, allowed)
     if kinds is None:
         return
+    called = dict((key, (names or {}).get(key) or key) for key in ("hosts", "prune", "allow_empty_prune"))
     raise EmptyPruneRefused(
-        "hosts is empty, so this run would prune all {total} object(s) of owner '{owner}' on the cluster ({what}); "
-        "refused, nothing was changed. To remove them all, set allow_empty_prune: true; to keep them, declare the hosts "
-        "again or set prune: false".format(total=sum(kinds.values()), owner=owner, what=describe_counts(kinds)),
+        "{hosts} is empty, so this run would delete all {total} object(s) of owner '{owner}' on the cluster ({what}); "
+        "refused, nothing was changed. To delete them all, set {allow_empty_prune}: true; to keep them, declare the hosts "
+        "again or set {prune}: false".format(total=sum(kinds.values()), owner=owner, what=describe_counts(kinds), **called),
         owner, kinds)

@@ -57,6 +57,20 @@ options:
     description: Delete this owner's objects and routes that are no longer declared (or, with O(render_dir), its files).
     type: bool
     default: true
+  allow_empty_prune:
+    description:
+      - With O(hosts) empty and O(prune) on, the module refuses to prune this owner's objects and routes from the
+        cluster, and fails saying how many objects of which kinds would go, with nothing changed (in check mode too).
+        An empty list is more often a mistake than a wish to remove every host. V(true) lets it prune them all.
+      - An empty list with nothing of this owner on the cluster is no error.
+    type: bool
+    default: false
+  variable_names:
+    description:
+      - What the refusal of an empty O(hosts) calls O(hosts), O(prune) and O(allow_empty_prune) (keys C(hosts), C(prune),
+        C(allow_empty_prune)); a role passes the names of its variables. Unset keys keep the option names.
+    type: dict
+    default: {}
   render_dir:
     description: Write the objects as YAML files into this directory instead of changing a cluster.
     type: path
@@ -131,6 +145,11 @@ routes_removed:
   returned: when changing a cluster
   type: list
   elements: str
+empty_prune_refused:
+  description: When an empty O(hosts) was refused (see O(allow_empty_prune)), the owner and what would have been pruned.
+  returned: on that failure
+  type: dict
+  sample: {owner: cluster-eu1, total: 8, kinds: {DestinationRule: 1, Gateway: 1, ServiceEntry: 3, VirtualService: 3}}
 files:
   description: In render mode, the directory and the files written, removed and unchanged.
   returned: with render_dir
@@ -141,6 +160,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import An
 from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import InputError, converge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
+from ansible_collections.meshops.istio_egress.plugins.module_utils.prune_guard import EmptyPruneRefused
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
 
 
@@ -151,6 +171,8 @@ def main():
         owner=dict(type="str", required=True),
         settings=dict(type="dict", default={}),
         prune=dict(type="bool", default=True),
+        allow_empty_prune=dict(type="bool", default=False),
+        variable_names=dict(type="dict", default={}),
         prune_scope=prune_scope_argspec(),
         render_dir=dict(type="path"),
         conflict_retries=dict(type="int", default=5),
@@ -158,6 +180,8 @@ def main():
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         result = converge(module.params, lambda: Cluster(module), module.check_mode, module._diff)
+    except EmptyPruneRefused as exc:
+        module.fail_json(msg=str(exc), empty_prune_refused=dict(owner=exc.owner, total=exc.total, kinds=exc.kinds))
     except (InputError, ApiError, PlanError, MergeError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop("warnings"):

@@ -59,7 +59,9 @@ CLUSTERS = {
     "default-deny": (VARIANTS, {"external_services_default_deny": True}),
     "own-gateway": (VARIANTS, {"egress_gateway_namespace": "egress", "egress_gateway_name": "egress-gw",
                                "egress_gateway_selector": {"istio": "egress-gw"}, "external_services_namespace": "egress",
-                               "external_services_trust_domain": "corp.example"}),
+                               "external_services_trust_domain": "corp.example", "egress_gateway_install": "manifest"}),
+    # istioctl's gateway pods listen on 8080/8443 behind the Service's 80/443.
+    "istioctl-gateway": (VARIANTS, {"egress_gateway_install": "istioctl"}),
     "namespace-policy": (VARIANTS, {"outbound_policy_target": "sidecar", "outbound_policy_namespaces": ["shop"]}),
     "dynamic-dns": (UNSERVED, {}),
 }
@@ -69,7 +71,9 @@ DEFAULTS = {"outbound_policy_mode": "REGISTRY_ONLY", "egress_gateway_namespace":
             "egress_gateway_name": "istio-egressgateway", "egress_gateway_selector": {"istio": "egressgateway"},
             "external_services_gateway_mtls": True, "external_services_default_deny": False,
             "external_services_trust_domain": "cluster.local", "outbound_policy_target": "meshconfig",
-            "outbound_policy_namespaces": []}
+            "outbound_policy_namespaces": [], "egress_gateway_install": "none"}
+# The pod ports behind the gateway Service's 80 and 443 of an istioctl-installed gateway (Istio's own default).
+ISTIOCTL_POD_PORTS = "80=8080,443=8443"
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +109,8 @@ def check_args(host_vars):
             "--gateway-mtls", str(v["external_services_gateway_mtls"]).lower(),
             "--default-deny", str(v["external_services_default_deny"]).lower(),
             "--trust-domain", v["external_services_trust_domain"]]
+    if v["egress_gateway_install"] == "istioctl":
+        args += ["--gateway-target-ports", ISTIOCTL_POD_PORTS]
     if v["outbound_policy_target"] == "sidecar" and v["outbound_policy_namespaces"]:
         # The policy is the namespace's Sidecar: call from that namespace.
         args += ["--client-namespace", v["outbound_policy_namespaces"][0]]
@@ -175,6 +181,14 @@ def test_every_variant_reaches_its_host(traffic_binary, variants, name):
     rc, stdout, stderr = run_check(hosts_file, objects, check_args(settings))
     assert rc == 0, stdout + stderr
     assert_every_declared_port_passes(CLUSTERS[name][0], settings, stdout)
+
+
+def test_a_gateway_not_read_nor_installed_lets_the_allowed_sources_through(traffic_binary, variants):
+    # Render mode with egress_gateway_install: none knows nothing of the gateway's pod ports: the
+    # authorization must hold whatever they are, here istioctl's (it named the manifest's before).
+    hosts_file, objects, settings = variants["mtls"]
+    rc, stdout, stderr = run_check(hosts_file, objects, check_args(settings) + ["--gateway-target-ports", ISTIOCTL_POD_PORTS])
+    assert rc == 0, stdout + stderr
 
 
 def test_dynamic_dns_the_pinned_istio_cannot_serve_is_reported(traffic_binary, variants):
