@@ -15,5 +15,7 @@ echo "== the control plane and istioctl (built from their Go modules, or reused 
 KUBEBUILDER_ASSETS=$(bash scripts/envtest-assets.sh | tail -1)
 export KUBEBUILDER_ASSETS
 echo "$KUBEBUILDER_ASSETS"
+echo "== the traffic check's Go test binary (Istio's xDS generation and simulation), built or reused"
+bash scripts/traffic-check.sh --build-only
 echo "== pytest: unit, and integration against a real kube-apiserver (the installed collection)"
 MESHOPS_COLLECTIONS_PATH="$PWD/.collections" pytest tests -p no:cacheprovider -q -n 2 "$@"

@@ -11,6 +11,7 @@ Identities (all authenticated by the API server itself, authorized by RBAC):
   ServiceAccounts with tokens from the TokenRequest API (``service_account_kubeconfig``).
 Counters read the audit log and leave out the fixture's admin and the API server's own requests.
 """
+import collections
 import functools
 import hashlib
 import json
@@ -34,6 +35,7 @@ TEST_USER = "meshops-test"
 # Requests not made by the code under test.
 _NOT_COUNTED = (ADMIN, "system:apiserver")
 # Resources the API server keeps itself, or that no test creates; never wiped.
+Resource = collections.namedtuple("Resource", "group version namespaced verbs kind")
 _UNWIPED = {("", "events"), ("events.k8s.io", "events"), ("coordination.k8s.io", "leases"),
             ("", "endpoints"), ("discovery.k8s.io", "endpointslices"), ("", "nodes")}
 
@@ -178,7 +180,7 @@ class ControlPlane:
             raise
 
     def resources(self, refresh=False):
-        """{plural: (group, version, namespaced, verbs)} from discovery (a group's preferred
+        """{plural: Resource(group, version, namespaced, verbs, kind)} from discovery (a group's preferred
         version where it serves the resource)."""
         if self._resources is None or refresh:
             found = {}
@@ -191,26 +193,26 @@ class ControlPlane:
                 path = "/api/v1" if not group else "/apis/%s/%s" % (group, version)
                 for resource in self.request("GET", path)["resources"]:
                     if "/" not in resource["name"]:
-                        found.setdefault(resource["name"], (group, version, resource["namespaced"], resource["verbs"]))
+                        found.setdefault(resource["name"], Resource(group, version, resource["namespaced"],
+                                                                    resource["verbs"], resource["kind"]))
             self._resources = found
         return self._resources
 
     def path(self, plural, namespace=None, name=None):
-        group, version, namespaced, _ = self.resources()[plural]
-        path = "/api/v1" if not group else "/apis/%s/%s" % (group, version)
-        if namespaced and namespace:
+        resource = self.resources()[plural]
+        path = "/api/v1" if not resource.group else "/apis/%s/%s" % (resource.group, resource.version)
+        if resource.namespaced and namespace:
             path += "/namespaces/" + namespace
         path += "/" + plural
         return path + "/" + name if name else path
 
     def objects(self, plural, namespace=None):
         """The live objects of one resource, in one namespace or all, sorted by namespace and name."""
-        answer = self.request("GET", self.path(plural, namespace))
-        items, kind = answer["items"], answer["kind"][:-len("List")]
-        group, version = self.resources()[plural][:2]
+        resource = self.resources()[plural]
+        items = self.request("GET", self.path(plural, namespace))["items"]
         for item in items:  # a LIST leaves these out of its items
-            item.setdefault("apiVersion", "%s/%s" % (group, version) if group else version)
-            item.setdefault("kind", kind)
+            item.setdefault("apiVersion", "%s/%s" % (resource.group, resource.version) if resource.group else resource.version)
+            item.setdefault("kind", resource.kind)
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def get(self, plural, namespace, name):
@@ -218,16 +220,9 @@ class ControlPlane:
 
     def create(self, obj):
         """Create a manifest (a dict) through the API."""
-        group, _, version = obj["apiVersion"].rpartition("/")
-        plural = next(p for p, (g, v, _, _) in self.resources().items()
-                      if g == group and self._kind(p) == obj["kind"])
+        group = obj["apiVersion"].rpartition("/")[0]
+        plural = next(p for p, r in self.resources().items() if r.group == group and r.kind == obj["kind"])
         return self.request("POST", self.path(plural, obj["metadata"].get("namespace")), obj)
-
-    @functools.lru_cache(maxsize=None)
-    def _kind(self, plural):
-        group, version = self.resources()[plural][:2]
-        path = "/api/v1" if not group else "/apis/%s/%s" % (group, version)
-        return next(r["kind"] for r in self.request("GET", path)["resources"] if r["name"] == plural)
 
     def create_namespace(self, name, labels=None):
         """Create a namespace; an existing one is left alone."""
@@ -348,8 +343,8 @@ class ControlPlane:
     def _inventory(self):
         """{(plural, namespace, name): resourceVersion} of what tests may create or change."""
         found = {}
-        for plural, (group, _, namespaced, verbs) in self.resources(refresh=True).items():
-            if (group, plural) in _UNWIPED or "list" not in verbs or "delete" not in verbs:
+        for plural, resource in self.resources(refresh=True).items():
+            if (resource.group, plural) in _UNWIPED or "list" not in resource.verbs or "delete" not in resource.verbs:
                 continue
             for item in self.request("GET", self.path(plural))["items"]:
                 meta = item["metadata"]

@@ -8,7 +8,7 @@ import time
 
 def free_ports(count):
     """``count`` distinct free loopback ports (all held open while choosing)."""
-    sockets = [socket.socket() for _ in range(count)]
+    sockets = [socket.socket() for unused in range(count)]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))

@@ -50,8 +50,8 @@ def analyze(kubeconfig, namespace=None, timeout=120):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30, check=False)
     text = proc.stdout.strip()
     if not text.startswith("["):
-        raise AssertionError("istioctl analyze gave no JSON (exit %d): %s %s" % (proc.returncode, text[-2000:],
-                                                                                   proc.stderr[-2000:]))
+        raise AssertionError("istioctl analyze gave no JSON (exit %d): %s %s"
+                             % (proc.returncode, text[-2000:], proc.stderr[-2000:]))
     return json.loads(text)
 
 

@@ -109,8 +109,8 @@ def cluster(apiserver):
 
 def object_uids(server):
     """Every object the API server stores, by uid (componentstatuses are computed, not stored)."""
-    return {o["metadata"]["uid"] for plural, (_, _, _, verbs) in server.resources().items()
-            if "list" in verbs and plural != "componentstatuses" for o in server.objects(plural)}
+    return {o["metadata"]["uid"] for plural, resource in server.resources().items()
+            if "list" in resource.verbs and plural != "componentstatuses" for o in server.objects(plural)}
 
 
 def verify(server, tmp_path, **host_vars):

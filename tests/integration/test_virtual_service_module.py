@@ -209,7 +209,7 @@ def test_eight_concurrent_playbooks_merging_into_one_object_lose_no_route(apiser
 
     # Writes are held a little, so writers overlap between their read and their write.
     apiserver.inject_fault(lambda r: r["plural"] == "virtualservices" and r["verb"] in ("create", "update"),
-                            status=None, delay=0.2, times=None)
+                           status=None, delay=0.2, times=None)
     start = threading.Barrier(8)
 
     def synchronised(index):
