@@ -9,10 +9,8 @@ without external_services_allow_empty_prune.
 import pytest
 
 from helpers.cluster import install_istio
-from helpers.inventory import write_inventory
-from helpers.playbook import run_playbook
+from helpers.mesh_state import site
 
-SITE = "meshops.istio_egress.site"
 OWNER = "egress.meshops.io/owner"
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
 KINDS = {"serviceentries": "ServiceEntry", "gateways": "Gateway", "destinationrules": "DestinationRule",
@@ -29,11 +27,6 @@ def cluster(apiserver):
     install_istio(apiserver)
     apiserver.reset_counts()
     return apiserver
-
-
-def site(server, tmp_path, hosts, check=False, kubeconfig=None, **host_vars):
-    inventory = write_inventory(tmp_path, {"cluster-a": dict({"external_services_hosts": hosts}, **host_vars)})
-    return run_playbook(SITE, inventory=inventory, kubeconfig=kubeconfig or server.kubeconfig, check=check)
 
 
 def failure_text(result):
