@@ -12,9 +12,9 @@ API server stores is the one a user's cluster would store.
 """
 import base64
 import json
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .https import LoopbackServer
 
 NAME = "istio-sidecar-injector"
 PROXY_IMAGE = "docker.io/istio/proxyv2:1.24.0"
@@ -71,17 +71,11 @@ class SidecarInjectorStandin:
 
     def __init__(self, ca):
         self.ca_file = ca.ca_file
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*ca.serving("injector"))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                         name="sidecar-injector-standin").start()
+        self._server = LoopbackServer(_Handler, *ca.serving("injector"), "sidecar-injector-standin")
 
     @property
     def url(self):
-        return "https://127.0.0.1:%d/inject" % self._server.server_address[1]
+        return "https://127.0.0.1:%d/inject" % self._server.port
 
     def configuration(self):
         """The MutatingWebhookConfiguration istiod's chart installs (the namespace-label webhook)."""
@@ -104,5 +98,4 @@ class SidecarInjectorStandin:
         }
 
     def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()

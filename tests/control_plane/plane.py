@@ -52,7 +52,6 @@ class ControlPlane:
         self._client = None
         self._resources = None
         self._baseline = None
-        self._hooks = []
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -218,11 +217,36 @@ class ControlPlane:
     def get(self, plural, namespace, name):
         return self.request("GET", self.path(plural, namespace, name))
 
+    def plural_of(self, api_version, kind):
+        """The resource serving ``kind`` in ``api_version``'s group, from discovery, as a
+        client finds it; None when no API serves that kind."""
+        group = api_version.rpartition("/")[0]
+        return next((p for p, r in self.resources().items() if r.group == group and r.kind == kind), None)
+
     def create(self, obj):
         """Create a manifest (a dict) through the API."""
-        group = obj["apiVersion"].rpartition("/")[0]
-        plural = next(p for p, r in self.resources().items() if r.group == group and r.kind == obj["kind"])
+        plural = self.plural_of(obj["apiVersion"], obj["kind"])
         return self.request("POST", self.path(plural, obj["metadata"].get("namespace")), obj)
+
+    def dry_run_create(self, obj, plural=None):
+        """The API server's whole judgement of a create of ``obj`` (strict decoding, defaulting,
+        schema and CEL rules or built-in validation, admission), storing nothing: None when it
+        accepts it, else its message. ``plural``: where to send it (default: where discovery
+        says ``obj``'s kind is served)."""
+        plural = plural or self.plural_of(obj["apiVersion"], obj["kind"])
+        if plural is None:
+            return 'no matches for kind "%s" in version "%s"' % (obj["kind"], obj["apiVersion"])
+        base = ("/apis/" if "/" in obj["apiVersion"] else "/api/") + obj["apiVersion"]
+        namespace = obj["metadata"].get("namespace")
+        scope = "/namespaces/" + namespace if namespace and self.resources()[plural].namespaced else ""
+        try:
+            self.request("POST", "%s%s/%s?dryRun=All&fieldValidation=Strict" % (base, scope, plural), obj)
+        except kubernetes.client.ApiException as error:
+            try:
+                return json.loads(error.body)["message"]
+            except (TypeError, ValueError, KeyError):
+                return "HTTP %s: %s" % (error.status, error.body)
+        return None
 
     def create_namespace(self, name, labels=None):
         """Create a namespace; an existing one is left alone."""
@@ -359,10 +383,9 @@ class ControlPlane:
         self.kubelet.reset()
         current = self._inventory()
         extra = [key for key in current if key not in self._baseline]
-        for plural, namespace, name in sorted(extra, key=lambda k: k[0] == "namespaces"):
-            if plural == "namespaces":
-                continue
-            self._delete(self.path(plural, namespace, name) + "?gracePeriodSeconds=0")
+        for plural, namespace, name in extra:
+            if plural != "namespaces":
+                self._delete(self.path(plural, namespace, name) + "?gracePeriodSeconds=0")
         for plural, namespace, name in extra:
             if plural == "namespaces":
                 self._delete("/api/v1/namespaces/" + name)
@@ -373,13 +396,12 @@ class ControlPlane:
                 except kubernetes.client.ApiException as error:
                     if error.status != 404:
                         raise
-        for (plural, namespace, name), version in self._baseline.items():
-            if plural == "namespaces" and current.get((plural, namespace, name)) != version:
-                ns = self.request("GET", "/api/v1/namespaces/" + name)
-                ns["metadata"]["labels"] = {"kubernetes.io/metadata.name": name}
+        for key, version in self._baseline.items():
+            if key[0] == "namespaces" and current.get(key, version) != version:
+                ns = self.request("GET", "/api/v1/namespaces/" + key[2])
+                ns["metadata"]["labels"] = {"kubernetes.io/metadata.name": key[2]}
                 ns["metadata"].pop("annotations", None)
-                self.request("PUT", "/api/v1/namespaces/" + name, ns)
-        self._baseline = self._inventory()
+                self._baseline[key] = self.request("PUT", "/api/v1/namespaces/" + key[2], ns)["metadata"]["resourceVersion"]
         self.reset_counts()
 
     def _delete(self, path):

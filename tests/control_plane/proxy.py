@@ -11,8 +11,10 @@ import socket
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from .https import LoopbackServer
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "proxy-connection", "te", "upgrade"}
 # The reason the API server's own Status carries for each code (a client may show it).
@@ -142,36 +144,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, proxy, context):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.proxy = proxy
-        self.socket = context.wrap_socket(self.socket, server_side=True)
-
-    def handle_error(self, request, client_address):
-        pass  # a client that went away
-
-
 class FaultProxy:
     def __init__(self, upstream_port, ca_file, serving_crt, serving_key):
         self.upstream_port = upstream_port
         self.client_context = ssl.create_default_context(cafile=ca_file)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(serving_crt, serving_key)
         self.latency = 0.0
         self._faults = []
         self._lock = threading.Lock()
-        self._server = _Server(self, context)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="api-fault-proxy", daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(_Handler, serving_crt, serving_key, "api-fault-proxy", proxy=self)
 
     @property
     def port(self):
-        return self._server.server_address[1]
+        return self._server.port
 
     def add(self, fault):
         with self._lock:
@@ -194,5 +178,4 @@ class FaultProxy:
         return None
 
     def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()

@@ -10,11 +10,12 @@ other controllers') status writes after an object is created, and
 together: every Deployment is reported rolled out, all replicas ready, as
 soon as its spec is seen.
 """
-import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import kubernetes
+
+from .https import LoopbackServer
 
 NODE = "standin-node"
 
@@ -47,14 +48,7 @@ class KubeletStandin:
         self._seen = set()
         self._stop = threading.Event()
         self._thread = None
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*plane.ca.serving("kubelet"))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _LogHandler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.standin = self
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                         name="kubelet-standin").start()
+        self._server = LoopbackServer(_LogHandler, *plane.ca.serving("kubelet"), "kubelet-standin", standin=self)
         self._register_node()
 
     def _register_node(self):
@@ -63,7 +57,7 @@ class KubeletStandin:
                                                 "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE}}})
         node = plane.request("GET", "/api/v1/nodes/" + NODE)
         node["status"] = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                          "daemonEndpoints": {"kubeletEndpoint": {"Port": self._server.server_address[1]}},
+                          "daemonEndpoints": {"kubeletEndpoint": {"Port": self._server.port}},
                           "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                                           "message": "a stand-in: no containers run"}]}
         plane.request("PUT", "/api/v1/nodes/%s/status" % NODE, node)
@@ -151,8 +145,7 @@ class KubeletStandin:
 
     def stop(self):
         self.reset()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def rolled_out_status(deployment):

@@ -1,10 +1,12 @@
 """Cluster set-up for tests, through the API as the fixture's admin."""
+from control_plane.injector import PROXY_IMAGE
 
 GATEWAY_LABELS = {"app": "istio-egressgateway", "istio": "egressgateway"}
 
 
 def create_egress_gateway(server, namespace="istio-system", name="istio-egressgateway", replicas=1):
-    """What Istio's demo profile installs: the gateway Deployment and Service."""
+    """What istioctl's demo profile installs: the gateway Deployment (the proxy image itself)
+    and Service."""
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -14,7 +16,7 @@ def create_egress_gateway(server, namespace="istio-system", name="istio-egressga
             "selector": {"matchLabels": GATEWAY_LABELS},
             "template": {
                 "metadata": {"labels": GATEWAY_LABELS},
-                "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]},
+                "spec": {"containers": [{"name": "istio-proxy", "image": PROXY_IMAGE}]},
             },
         },
     }
@@ -58,14 +60,16 @@ def install_istio(server, namespace="istio-system"):
     create_egress_gateway(server, namespace)
 
 
-def create_gateway_pod(server, namespace="istio-system", name="istio-egressgateway-standin"):
-    """A Running egress gateway Pod, as the ReplicaSet controller, the scheduler and the
-    kubelet would leave one: Istio's analyzers look for pods to resolve a Gateway's
-    selector and a DestinationRule's subsets."""
+def create_gateway_pod(server, namespace="istio-system", name="istio-egressgateway-0", ip="10.244.0.10"):
+    """A Running egress gateway Pod on the stand-in node, with its injected proxy, as the
+    ReplicaSet controller, the injector, the scheduler and the kubelet would leave one (none
+    run here): Istio's analyzers look for the pods a Gateway selects, verify for their logs."""
     server.request("POST", "/api/v1/namespaces/%s/pods" % namespace, {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": GATEWAY_LABELS},
-        "spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.0"}]}})
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": GATEWAY_LABELS,
+                     "annotations": {"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'}},
+        "spec": {"containers": [{"name": "istio-proxy", "image": PROXY_IMAGE}]}})
     pod = server.kubelet.bind(namespace, name)
-    pod["status"] = {"phase": "Running", "podIP": "10.244.0.10", "hostIP": "127.0.0.1",
+    pod["status"] = {"phase": "Running", "hostIP": "127.0.0.1", "podIP": ip, "podIPs": [{"ip": ip}],
                      "conditions": [{"type": "Ready", "status": "True"}]}
     server.request("PUT", "/api/v1/namespaces/%s/pods/%s/status" % (namespace, name), pod)

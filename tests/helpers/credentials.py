@@ -1,5 +1,5 @@
 """Credentials the API server itself checks: ServiceAccount tokens and what RBAC answers."""
-import time
+from control_plane.processes import wait_until
 
 SERVICE_ACCOUNTS = "system:serviceaccounts"
 
@@ -23,11 +23,7 @@ def service_account_groups(namespace):
 
 def wait_for_authorizer(check, what, timeout=10):
     """RBAC objects reach the authorizer through its informers, a moment after they are written."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the authorizer did not settle: %s" % what)
-        time.sleep(0.1)
+    wait_until(check, timeout, "the authorizer to settle: " + what)
 
 
 def cluster_admin_token(server, namespace="istio-system", name="awx-job"):

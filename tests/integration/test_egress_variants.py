@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from helpers import istio_checks
-from helpers.cluster import GATEWAY_LABELS, MESH_CONFIG, install_istio
+from helpers.cluster import MESH_CONFIG, create_gateway_pod, install_istio
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
 from helpers.server_validation import rejections
@@ -42,7 +42,6 @@ VARIANTS = [
     {"host": "*.direct.example.com", "via_gateway": False, "resolution": "NONE", "ports": [TLS]},
 ]
 ENFORCED = ["payments", "shop"]
-PROXY_IMAGE = "docker.io/istio/proxyv2:1.24.0"
 ISTIO_PLURALS = ("serviceentries", "gateways", "destinationrules", "virtualservices")
 ORIGINATED = [item["host"] for item in VARIANTS if item.get("tls_origination")]
 # The errors and warnings istioctl analyze may give after a converge here: code -> (which
@@ -72,34 +71,11 @@ def cluster(apiserver):
     config_map["data"]["mesh"] = MESH_CONFIG + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
     apiserver.request("PUT", path, config_map)
     add_gateway_port(apiserver, {"name": "tcp-5432", "port": 5432, "targetPort": 5432})
-    run_proxy_image(apiserver)
     create_gateway_pod(apiserver)
     for namespace in ENFORCED + ["ci"]:
         apiserver.create_namespace(namespace)
     apiserver.reset_counts()
     return apiserver
-
-
-def run_proxy_image(server, namespace="istio-system", name="istio-egressgateway"):
-    """The gateway Deployment as istioctl's demo profile installs it: the proxy image itself, not
-    the injector's `image: auto` placeholder (no injector runs here, and istioctl analyze says so)."""
-    path = "/apis/apps/v1/namespaces/%s/deployments/%s" % (namespace, name)
-    deployment = server.request("GET", path)
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = PROXY_IMAGE
-    server.request("PUT", path, deployment)
-    server.mark_rolled_out(namespace, name)
-
-
-def create_gateway_pod(server, namespace="istio-system"):
-    """A running egress gateway pod, as the injector and the kubelet leave it (none run here):
-    Istio's analyzers look for the pods a Gateway selects."""
-    pod = server.request("POST", "/api/v1/namespaces/%s/pods" % namespace, {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "istio-egressgateway-0", "namespace": namespace, "labels": GATEWAY_LABELS,
-                     "annotations": {"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'}},
-        "spec": {"containers": [{"name": "istio-proxy", "image": PROXY_IMAGE}]}})
-    pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
-    server.request("PUT", "/api/v1/namespaces/%s/pods/istio-egressgateway-0/status" % namespace, pod)
 
 
 def add_gateway_port(server, port):
@@ -125,14 +101,6 @@ def manifest(obj):
     meta = obj["metadata"]
     return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "spec": obj["spec"],
             "metadata": dict((k, meta[k]) for k in ("name", "namespace", "labels", "annotations") if k in meta)}
-
-
-def assert_analyze_clean(server):
-    """istioctl analyze (all namespaces, the live API server): no error or warning but the expected ones."""
-    messages = istio_checks.analyze(server.admin_kubeconfig)
-    found = ["%s %s %s: %s" % (m["level"], m["code"], m["origin"], m["message"]) for m in messages
-             if m["level"] in ("Error", "Warning") and not (m["code"] in EXPECTED_ANALYZE and EXPECTED_ANALYZE[m["code"]][0](m))]
-    assert found == [], "\n".join(found)
 
 
 def one(objects, **where):
@@ -222,14 +190,14 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     written = [o for plural in ISTIO_PLURALS + ("authorizationpolicies",) for o in owned(cluster, plural, "istio-system")]
     assert rejections(cluster, written + owned(cluster, "networkpolicies")) == []
     assert istio_checks.validate(manifest(o) for o in written) == []
-    assert_analyze_clean(cluster)
+    istio_checks.assert_analyze_clean(cluster, EXPECTED_ANALYZE)
 
     cluster.reset_counts()
     second = site(cluster, tmp_path, VARIANTS)
     assert second.rc == 0, second.stderr
     assert second.changed(CLUSTER) == 0
     assert writes(cluster) == []
-    assert_analyze_clean(cluster)
+    istio_checks.assert_analyze_clean(cluster, EXPECTED_ANALYZE)
 
     # Drop TLS origination (SIMPLE), the restricted TLS host and one enforced namespace.
     remaining = [i for i in VARIANTS if i["host"] not in ("secure.example.com", "api.github.com")]
@@ -250,7 +218,7 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     subsets = [s["name"] for s in one(owned(cluster, "destinationrules", "istio-system"),
                                       host=GATEWAY_FQDN)["spec"]["subsets"]]
     assert snis["secure.example.com"] not in subsets and snis["api.github.com"] not in subsets
-    assert_analyze_clean(cluster)
+    istio_checks.assert_analyze_clean(cluster, EXPECTED_ANALYZE)
 
 
 def test_plain_mode_reproduces_istios_basic_task(cluster, tmp_path):
@@ -264,7 +232,7 @@ def test_plain_mode_reproduces_istios_basic_task(cluster, tmp_path):
     [rule] = owned(cluster, "destinationrules", "istio-system")
     assert rule["spec"] == {"host": GATEWAY_FQDN, "subsets": [{"name": "meshops-egress"}]}
     assert owned(cluster, "authorizationpolicies") == [] and owned(cluster, "networkpolicies") == []
-    assert_analyze_clean(cluster)
+    istio_checks.assert_analyze_clean(cluster, EXPECTED_ANALYZE)
 
 
 def _with(change):

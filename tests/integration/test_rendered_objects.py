@@ -9,9 +9,7 @@ The mistakes users make by hand are refused, so these tests can fail: by both
 checks, except a misspelt kind, which istioctl validate passes as non-Istio YAML.
 """
 import copy
-import json
 
-import kubernetes
 import pytest
 import yaml
 
@@ -108,36 +106,11 @@ def name_of(obj):
 
 # --- the API server's judgement --------------------------------------------------------------------
 
-_PLURALS = {}
-
-
-def plural_of(server, api_version, kind):
-    """The resource serving ``kind`` in ``api_version``, from discovery, as a client finds it."""
-    key = (server.url, api_version)
-    if key not in _PLURALS:
-        path = "/api/v1" if api_version == "v1" else "/apis/" + api_version
-        _PLURALS[key] = {r["kind"]: r["name"] for r in server.request("GET", path)["resources"] if "/" not in r["name"]}
-    return _PLURALS[key].get(kind)
-
-
 def dry_run_create(server, obj, plural=None):
-    """A server-side dry-run create with strict field validation: None when the API server
-    accepts ``obj``, else its error message. Nothing is stored."""
-    plural = plural or plural_of(server, obj["apiVersion"], obj["kind"])
-    if plural is None:
-        return 'no matches for kind "{0}" in version "{1}"'.format(obj["kind"], obj["apiVersion"])
-    namespace = obj["metadata"].get("namespace")
-    server.create_namespace(namespace)  # a create in a missing namespace is refused before validation
-    group_version = "api/v1" if obj["apiVersion"] == "v1" else "apis/" + obj["apiVersion"]
-    path = "/{0}/namespaces/{1}/{2}?dryRun=All&fieldValidation=Strict".format(group_version, namespace, plural)
-    try:
-        server.request("POST", path, obj)
-    except kubernetes.client.ApiException as error:
-        try:
-            return json.loads(error.body)["message"]
-        except (TypeError, ValueError, KeyError):
-            return "HTTP {0}: {1}".format(error.status, error.body)
-    return None
+    """None when the API server accepts ``obj`` (strict, dry run), else its message."""
+    if obj["metadata"].get("namespace"):  # a create in a missing namespace is refused before validation
+        server.create_namespace(obj["metadata"]["namespace"])
+    return server.dry_run_create(obj, plural)
 
 
 def refused_by_the_api_server(server, objects):
@@ -304,7 +277,7 @@ def test_destination_instead_of_destination_rule_is_refused(apiserver):
     # (istioctl/pkg/validate): this mistake only the API server catches.
     assert istio_checks.validate([wrong]) == []
     # No API serves the kind, so a client finds nowhere to send it ...
-    assert plural_of(apiserver, wrong["apiVersion"], "Destination") is None
+    assert apiserver.plural_of(wrong["apiVersion"], "Destination") is None
     # ... and sent where the DestinationRule would go, the API server refuses it.
     message = dry_run_create(apiserver, wrong, plural="destinationrules")
     assert 'kind: Invalid value: "Destination": must be DestinationRule' in message, message

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers.cluster import MESH_CONFIG, install_istio
+from helpers.cluster import MESH_CONFIG, create_gateway_pod, install_istio
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook
 
@@ -95,14 +95,8 @@ def cluster(apiserver):
     apiserver.inject_sidecars()
     wait_for_injection(apiserver, "default")
     # The gateway pod, on the stand-in node and Running: what the preflight and the log reads look for.
-    apiserver.request("POST", "/api/v1/namespaces/istio-system/pods", {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": GATEWAY_POD, "labels": {"app": "istio-egressgateway", "istio": "egressgateway"}},
-        "spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.24.0"}]}})
+    create_gateway_pod(apiserver, name=GATEWAY_POD, ip="10.244.2.5")
     apiserver.set_pod_log("istio-system", GATEWAY_POD, "")
-    gateway = apiserver.get("pods", "istio-system", GATEWAY_POD)
-    gateway["status"] = pod_status("Running", "10.244.2.5")
-    apiserver.request("PUT", apiserver.path("pods", "istio-system", GATEWAY_POD) + "/status", gateway)
     apiserver.reset_counts()
     return apiserver
 
