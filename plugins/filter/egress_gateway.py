@@ -56,17 +56,6 @@ def egress_gateway_token_kubeconfig(host, api_key, ca_cert=None, verify_ssl=True
         raise AnsibleFilterError(str(exc))
 
 
-def egress_gateway_manager(deployment):
-    return gateway.manager(deployment)
-
-
-def egress_gateway_expected_manager(install, owner, helm_release):
-    try:
-        return gateway.expected_manager(install, owner, helm_release)
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc))
-
-
 def egress_gateway_prune_scope(namespace):
     return gateway.prune_scope(namespace)
 
@@ -80,7 +69,5 @@ class FilterModule(object):
             "egress_gateway_helm_values": egress_gateway_helm_values,
             "egress_gateway_istioctl_argv": egress_gateway_istioctl_argv,
             "egress_gateway_token_kubeconfig": egress_gateway_token_kubeconfig,
-            "egress_gateway_manager": egress_gateway_manager,
-            "egress_gateway_expected_manager": egress_gateway_expected_manager,
             "egress_gateway_prune_scope": egress_gateway_prune_scope,
         }

@@ -61,3 +61,15 @@ def explain(message, action):
         if marker in message:
             return "Cannot %s: %s. Nothing was changed." % (action, _UNREACHABLE.format(detail=marker))
     return message
+
+
+def explain_api_error(error, action):
+    """The same sentence for a k8s_glue.ApiError (our modules' own requests)."""
+    status = getattr(error, "status", 0) or 0
+    if status == 401:
+        return "Cannot %s: %s. Nothing was changed." % (action, _HINTS[401])
+    if status == 403:
+        return "Cannot %s: %s. Nothing was changed." % (action, _HINTS[403].format(action=action, detail=error.detail))
+    if status:
+        return "Cannot %s: the API server answered %d (%s). Nothing was changed." % (action, status, error.detail or error.reason)
+    return explain(str(error), action)

@@ -74,11 +74,13 @@ class ApiError(Exception):
     ``repeated``: an earlier attempt of the same request got no clear answer,
     so it may have been applied."""
 
-    def __init__(self, message, status=0, reason="", repeated=False):
+    def __init__(self, message, status=0, reason="", repeated=False, detail=""):
         super(ApiError, self).__init__(message)
         self.status = status
         self.reason = reason
         self.repeated = repeated
+        # The server's own words (its Status message), for api_errors.explain_api_error.
+        self.detail = detail
 
 
 class KindNotServed(ApiError):
@@ -106,14 +108,14 @@ def _api_error(exc, request, attempts, repeated):
     status = getattr(exc, "status", 0) or 0
     message, reason = _server_message(exc)
     reason = reason or getattr(exc, "reason", "") or ""
-    detail = message or str(exc).splitlines()[0]
+    detail = server_detail = message or str(exc).splitlines()[0]
     if status == 403:
         detail = "forbidden: the credentials lack {0} on {1} in {2}: {3} (docs/rbac.yaml lists the rights the collection needs)".format(
             request["verb"], request["resource"], request["scope"], detail)
     text = "{0} failed ({1} {2}): {3}".format(request["action"], status, reason, detail)
     if attempts > 1:
         text += " (after {0} attempts)".format(attempts)
-    return ApiError(text, status, reason, repeated)
+    return ApiError(text, status, reason, repeated, server_detail)
 
 
 def _transport_error(exc, request, attempts, timeout):
@@ -258,6 +260,11 @@ class Cluster(object):
         meta = body["metadata"]
         action = "update " + _ref(resource.kind, meta.get("namespace"), meta["name"])
         return self._call(action, "put", resource, meta["name"], meta.get("namespace"), body, **_write_params(dry_run))
+
+    def merge_patch(self, resource, name, namespace, body, dry_run=False):
+        """A JSON merge patch; with ``metadata.resourceVersion`` in ``body``, 409 when the object moved on."""
+        params = dict(_write_params(dry_run), content_type="application/merge-patch+json")
+        return self._call("patch " + _ref(resource.kind, namespace, name), "patch", resource, name, namespace, body, **params)
 
     def delete(self, resource, name, namespace=None, resource_version=None, dry_run=False):
         """DELETE, guarded by resourceVersion when given (409 if it moved on)."""

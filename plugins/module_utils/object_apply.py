@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import random
+import time
+
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, KindNotServed
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
@@ -18,8 +21,7 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan i
     update_body,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import is_owned_by, owner_selector
-
-CONFLICT_RETRIES = 3
+from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import CONFLICT_RETRIES, conflict_backoff
 
 
 def _resource(cluster, api_version, kind, where):
@@ -58,6 +60,7 @@ def _update_with_retry(cluster, resource, live, body, owner, dry_run):
         except ApiError as exc:
             if exc.status != 409 or attempt == CONFLICT_RETRIES:
                 raise
+        time.sleep(conflict_backoff(attempt + 1, random.random()))
         meta = live["metadata"]
         live = cluster.get(resource, meta["name"], meta.get("namespace"))
         if live is None:
@@ -78,6 +81,7 @@ def _create(cluster, resource, body, owner, dry_run):
         except ApiError as exc:
             if exc.status != 409 or attempt == CONFLICT_RETRIES:
                 raise
+        time.sleep(conflict_backoff(attempt + 1, random.random()))
         live = cluster.get(resource, meta["name"], meta.get("namespace"))
         if live is None:
             continue  # the conflict left no object behind: create again
@@ -105,6 +109,7 @@ def _delete(cluster, resource, live, owner, dry_run):
         except ApiError as exc:
             if exc.status != 409 or attempt == CONFLICT_RETRIES:
                 raise
+        time.sleep(conflict_backoff(attempt + 1, random.random()))
         live = cluster.get(resource, meta["name"], meta.get("namespace"))
         if live is None:
             return True

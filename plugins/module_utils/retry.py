@@ -74,3 +74,16 @@ def decide(method, status, headers=None, attempt=1, max_attempts=MAX_ATTEMPTS, j
         return min(asked, RETRY_AFTER_CAP)
     backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
     return backoff * (0.5 + 0.5 * jitter)
+
+
+# A 409 Conflict: another writer changed the object since we read it. Callers
+# re-read and recompute, then write again after this pause; full jitter on an
+# exponential base, so writers that collided once do not collide again in lockstep.
+CONFLICT_RETRIES = 5
+_CONFLICT_BASE = 0.1
+_CONFLICT_CAP = 3.0
+
+
+def conflict_backoff(attempt, jitter=1.0):
+    """Seconds to wait before the re-read after conflict number ``attempt`` (1-based)."""
+    return jitter * min(_CONFLICT_CAP, _CONFLICT_BASE * 2 ** attempt)

@@ -20,15 +20,12 @@ import time
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import conflict_backoff
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import KIND, desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_records import read_records
 from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError, prepare
 
 _UNREAD = object()
-# Full jitter on an exponential base: concurrent writers that collided once
-# should not collide again in lockstep.
-_BACKOFF_BASE = 0.1
-_BACKOFF_CAP = 3.0
 
 
 def _where(desired):
@@ -75,7 +72,7 @@ def converge(cluster, resource, desired, owner, state="present", retries=5, chec
                     "changes was written (rerun, or raise conflict_retries). Last error: {2}".format(
                         _where(desired), retries, exc), exc.status, exc.reason)
         attempt += 1
-        time.sleep(random.random() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** attempt))
+        time.sleep(conflict_backoff(attempt, random.random()))
         live = _UNREAD
 
 

@@ -79,7 +79,7 @@ options:
     type: int
     default: 5
 requirements:
-  - python >= 3.9
+  - python >= 3.10
   - kubernetes >= 24.2.0
   - PyYAML
 """

@@ -59,7 +59,7 @@ options:
     type: bool
     default: false
 requirements:
-  - python >= 3.9
+  - python >= 3.10
   - kubernetes >= 24.2.0
 """
 

@@ -168,7 +168,7 @@ options:
     type: bool
     default: false
 requirements:
-  - python >= 3.9
+  - python >= 3.10
   - kubernetes >= 24.2.0
 seealso:
   - name: Istio VirtualService reference

@@ -300,24 +300,3 @@ def test_pitfall_is_refused_before_any_write(cluster, tmp_path, build, fragments
     if not reads:
         # Validation: refused before anything reads the cluster either.
         assert cluster.requests == []
-
-
-def test_gateway_port_check_refuses_ports_the_service_lacks(tmp_path):
-    # No cluster: both only need the host list and the gateway Service's ports.
-    hosts = [{"host": "httpbin.org"}, {"host": "db.example.com", "ports": [TCP]}]
-    inventory = write_inventory(tmp_path, {CLUSTER: {
-        "external_services_hosts": hosts,
-        "external_services_gateway_ports": [{"name": "http2", "port": 80}, {"name": "https", "port": 443}]}})
-    result = run_playbook(ROOT / "tests" / "integration" / "playbooks" / "external_services_checks.yml",
-                          inventory=inventory)
-    assert result.rc != 0
-    by_name = {name.split(" : ")[-1]: res for name, host, res in result.task_results()}
-    refused = by_name["Check that the egress gateway Service exposes every port the hosts need"]
-    assert refused["failed"]
-    assert "does not expose port 5432, which host(s) 'db.example.com' (TCP) need" in " ".join(refused["msg"])
-
-    fixed = write_inventory(tmp_path, {CLUSTER: {"external_services_hosts": hosts[:1],
-                                                 "external_services_gateway_ports": [80, 443]}})
-    result = run_playbook(ROOT / "tests" / "integration" / "playbooks" / "external_services_checks.yml",
-                          inventory=fixed)
-    assert result.rc == 0, result.stdout[-3000:]

@@ -12,7 +12,7 @@ SETTINGS = {"name": "istio-egressgateway", "namespace": "istio-system", "selecto
 def test_names():
     assert sorted(FILTERS) == sorted([
         "egress_gateway_errors", "egress_gateway_definitions", "egress_gateway_istio_operator", "egress_gateway_helm_values",
-        "egress_gateway_istioctl_argv", "egress_gateway_token_kubeconfig", "egress_gateway_manager", "egress_gateway_expected_manager",
+        "egress_gateway_istioctl_argv", "egress_gateway_token_kubeconfig",
         "egress_gateway_prune_scope"])
 
 
@@ -30,11 +30,5 @@ def test_bad_settings_raise_filter_errors(name):
         FILTERS[name](["not", "a", "dict"])
 
 
-def test_expected_manager_error():
-    with pytest.raises(AnsibleFilterError, match="egress_gateway_install"):
-        FILTERS["egress_gateway_expected_manager"]("operator", "prod", "x")
-
-
-def test_istioctl_argv_and_manager():
+def test_istioctl_argv():
     assert FILTERS["egress_gateway_istioctl_argv"]("/usr/bin/istioctl", ("a.yaml",)) == ["/usr/bin/istioctl", "install", "-y", "-f", "a.yaml"]
-    assert FILTERS["egress_gateway_manager"]({}) == "absent"
