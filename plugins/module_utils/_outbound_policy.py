@@ -21,7 +21,7 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import meshconfig, sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, meshconfig, sidecar
 from ansible_collections.meshops.istio_egress.plugins.module_utils.api_errors import explain_api_error
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
@@ -95,10 +95,13 @@ def _sidecars(cluster, params, check_mode, want_diff, names):
         raise PolicyError(_conflicts_message(found, settings["name"], params["mode"], names))
     if params["state"] == "check":
         return {"changed": False, "differs": None, "sidecars": len(definitions)}
-    # Every namespace: one dropped from the list loses our Sidecar too.
-    scope = [{"api_version": resource.group_version, "kind": sidecar.KIND}]
-    applied = apply_object_set(cluster, definitions, params["owner"], prune=True, prune_scope=scope, check_mode=check_mode,
-                               want_diff=want_diff)
+    # An ApplySet whose parent sits in istiod's namespace: a namespace dropped from the list loses our
+    # Sidecar, found where the parent recorded it. Sidecars made before ApplySets are adopted from a LIST
+    # across all namespaces, once.
+    legacy_scope = [{"api_version": resource.group_version, "kind": sidecar.KIND}]
+    applyset = {"name": _applyset.parent_name(params["owner"], "sidecars"), "namespace": params["istio_namespace"]}
+    applied = apply_object_set(cluster, definitions, params["owner"], prune=True, prune_scope=legacy_scope, check_mode=check_mode,
+                               want_diff=want_diff, applyset=applyset)
     return dict(applied, sidecars=len(definitions))
 
 
@@ -127,7 +130,7 @@ def set_policy(params, connect, check_mode=False, want_diff=False, sleep=time.sl
         result = _meshconfig(cluster, params, check_mode, want_diff, names, sleep)
     result["facts"] = {"mode": params["mode"], "target": params["target"]}
     result["msg"] = _report(params, result, names)
-    result["warnings"] = []
+    result.setdefault("warnings", [])
     if params["mode"] == "ALLOW_ANY" and params["state"] == "present":
         result["warnings"].append(
             "{0}=ALLOW_ANY is insecure: workloads reach any host outside the mesh directly, around the egress gateway and its "

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, manifests
 from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import plan_object_set, planned_deletes, write_object_set
@@ -63,7 +63,9 @@ def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff
     # The shared VirtualServices are read and merged first: a refusal there
     # (a route record someone garbled) comes before any write.
     route_plan = plan_virtual_services(route_params, cluster)
-    object_plan = plan_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"])
+    # The owner's hosts are an ApplySet whose parent sits beside them.
+    applyset = {"name": _applyset.parent_name(params["owner"], "hosts"), "namespace": settings["namespace"]}
+    object_plan = plan_object_set(cluster, rendered["objects"], params["owner"], params["prune"], params["prune_scope"], applyset)
     # Both plans are read before any write: an empty host list is refused with nothing changed.
     check_empty_prune(len(params["hosts"]), params["prune"],
                       planned_deletes(object_plan) + released_virtual_services(route_plan),
@@ -72,8 +74,9 @@ def _converge_cluster(rendered, settings, params, connect, check_mode, want_diff
     routes = apply_virtual_services(cluster, route_plan, route_params, check_mode, want_diff)
     result = {
         "changed": objects["changed"] or routes["changed"],
-        "objects": dict((key, objects[key]) for key in ("created", "updated", "deleted", "unchanged", "api_versions")),
+        "objects": dict((key, objects[key]) for key in ("created", "updated", "deleted", "unchanged", "api_versions", "applyset")),
         "virtual_services": routes["counts"],
+        "warnings": object_plan.warnings,
     }
     for field in ("routes_added", "routes_updated", "routes_removed"):
         result[field] = routes[field]
@@ -99,5 +102,5 @@ def converge(params, connect, check_mode=False, want_diff=False):
         summary.update(created=len(objects["created"]), updated=len(objects["updated"]), unchanged=objects["unchanged"],
                        pruned=len(objects["deleted"]), virtual_services=result["virtual_services"])
     result["summary"] = summary
-    result["warnings"] = rendered["warnings"]
+    result["warnings"] = rendered["warnings"] + result.get("warnings", [])
     return result

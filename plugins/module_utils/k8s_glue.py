@@ -26,6 +26,7 @@ import time
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.meshops.istio_egress.plugins.module_utils.api_errors import explain_api_error
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import matches
 from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import DEFAULT_TIMEOUT, NO_ANSWER, decide
 
@@ -145,7 +146,15 @@ class Cluster(object):
     """A thin, JSON-in/JSON-out view of one cluster's API."""
 
     def __init__(self, module):
-        self._client = get_api_client(module=module).client
+        try:
+            self._client = get_api_client(module=module).client
+        except (DynamicApiError, TransportError) as exc:
+            # The client asks the server its version first: a wrong token, an unknown CA or an
+            # unreachable server shows here, as one sentence.
+            status = getattr(exc, "status", 0) or 0
+            message, reason = _server_message(exc)
+            error = ApiError(str(exc), status, reason or "", detail=message or str(exc).splitlines()[0])
+            raise ApiError(explain_api_error(error, "reach the API server"), status, error.reason)
         self._timeout = module.params.get("request_timeout") or DEFAULT_TIMEOUT
         _without_client_retries(self._client.client)
         self._resources = {}

@@ -2,7 +2,15 @@
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Apply an owned object set: read with one LIST per kind and namespace,
-write only what the plan says, delete what is ours and no longer wanted."""
+write only what the plan says, delete what is ours and no longer wanted.
+
+With an ApplySet parent (``_applyset``), the kinds and namespaces to LIST for
+the prune are those the parent recorded, plus those of the objects declared
+now; the parent is widened before the members are written and narrowed after
+the prune, as KEP-3659 prescribes, so an interrupted run never loses track of
+a member. A set without a parent yet (a new one, or one made before
+ApplySets) is searched in ``prune_scope``: its LISTs across all namespaces
+run only when the set has members made before ApplySets, to adopt them."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +19,7 @@ __metaclass__ = type
 import random
 import time
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset
 from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
 from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, KindNotServed
 from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
@@ -146,31 +155,127 @@ def _refuse_foreign(cluster, creates, resource_of):
                        409, "AlreadyExists")
 
 
-def plan_object_set(cluster, definitions, owner, prune=False, prune_scope=None):
-    """Read the owner's objects (one LIST per kind and namespace) and plan the
-    writes; every refusal comes here, before any write. Returns what
-    ``write_object_set`` writes, so a caller can look at the plan first."""
-    desired = prepare(definitions, owner)
-    scopes = _scopes(cluster, desired, prune_scope)
+class ObjectSetPlan(object):
+    """What ``plan_object_set`` read and decided; ``write_object_set`` writes it."""
+
+    def __init__(self, steps, resource_of, applyset=None, parent_live=None, scopes_during=None, scopes_after=None, warnings=None):
+        self.steps = steps
+        self.resource_of = resource_of
+        self.applyset = applyset
+        self.parent_live = parent_live
+        self.scopes_during = scopes_during or []
+        self.scopes_after = scopes_after or []
+        self.warnings = warnings or []
+
+
+def _list_scopes(cluster, scopes, owner):
     live_owned, resource_of = [], {}
     for (group_version, kind, namespace), resource in scopes.items():
         resource_of[kind] = resource
         live_owned.extend(cluster.list(resource, namespace, owner_selector(owner)))
+    return live_owned, resource_of
+
+
+def _recorded(cluster, scopes, recorded):
+    """Add the parent's recorded scopes; a kind no longer served holds no member any more."""
+    for api_version, kind, namespace in recorded:
+        try:
+            resource = cluster.resource(api_version, kind)
+        except KindNotServed:
+            continue
+        scopes.setdefault((resource.group_version, resource.kind, namespace if resource.namespaced else None), resource)
+
+
+def _adopt_everywhere(cluster, prune_scope, owner, live_owned, resource_of, warnings):
+    """The legacy LISTs across all namespaces, for a set whose members predate ApplySets."""
+    if not any(_applyset.PART_OF_LABEL not in (obj["metadata"].get("labels") or {}) for obj in live_owned):
+        return []
+    found = []
+    for index, item in enumerate(prune_scope or []):
+        if item.get("namespace"):
+            continue
+        resource = _resource(cluster, item["api_version"], item["kind"], "prune_scope[{0}]".format(index))
+        try:
+            found.extend(cluster.list(resource, None, owner_selector(owner)))
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            warnings.append("Adopting the objects of owner '{0}' made before ApplySets: cannot list {1} in all namespaces "
+                            "(403); any of them outside the namespaces declared now stay (delete them by hand).".format(owner, item["kind"]))
+            continue
+        resource_of[resource.kind] = resource
+    known = set(describe(obj) for obj in live_owned)
+    return [obj for obj in found if describe(obj) not in known]
+
+
+def _scope_of(obj, resource_of):
+    resource = resource_of[obj["kind"]]
+    return (resource.group_version, resource.kind, obj["metadata"].get("namespace") if resource.namespaced else None)
+
+
+def plan_object_set(cluster, definitions, owner, prune=False, prune_scope=None, applyset=None):
+    """Read the owner's objects (one LIST per kind and namespace) and plan the
+    writes; every refusal comes here, before any write. Returns what
+    ``write_object_set`` writes, so a caller can look at the plan first.
+    ``applyset``: ``{name, namespace}`` of the set's parent ConfigMap."""
+    if not applyset:
+        desired = prepare(definitions, owner)
+        scopes = _scopes(cluster, desired, prune_scope)
+        live_owned, resource_of = _list_scopes(cluster, scopes, owner)
+        steps = plan(desired, live_owned, prune)
+        _refuse_foreign(cluster, steps["create"], resource_of)
+        return ObjectSetPlan(steps, resource_of)
+    set_id = _applyset.applyset_id(applyset["name"], applyset["namespace"])
+    desired = prepare(definitions, owner, {_applyset.PART_OF_LABEL: set_id})
+    scopes = _scopes(cluster, desired, None)
+    declared = list(scopes)
+    parent_live = cluster.get(cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND), applyset["name"], applyset["namespace"])
+    recorded = _applyset.recorded_scopes(parent_live)
+    if recorded is None:
+        legacy = [item for item in prune_scope or [] if item.get("namespace")]
+        scopes.update(_scopes(cluster, [], legacy))
+    else:
+        _recorded(cluster, scopes, recorded)
+    live_owned, resource_of = _list_scopes(cluster, scopes, owner)
+    warnings = []
+    if recorded is None:
+        live_owned += _adopt_everywhere(cluster, prune_scope, owner, live_owned, resource_of, warnings)
     steps = plan(desired, live_owned, prune)
     _refuse_foreign(cluster, steps["create"], resource_of)
-    return steps, resource_of
+    during = set(declared) | set(recorded or []) | set(_scope_of(obj, resource_of) for obj in live_owned)
+    after = set(declared) if prune else during
+    return ObjectSetPlan(steps, resource_of, applyset, parent_live, sorted(during, key=str), sorted(after, key=str), warnings)
 
 
 def planned_deletes(planned):
     """The kinds of the objects a ``plan_object_set`` result deletes, one entry per object."""
-    return [live["kind"] for live in planned[0]["delete"]]
+    return [live["kind"] for live in planned.steps["delete"]]
+
+
+def _write_parent(cluster, planned, owner, scopes, check_mode):
+    """Create or widen/narrow the ApplySet parent; True when it was written."""
+    wanted = _applyset.parent(planned.applyset["name"], planned.applyset["namespace"], owner, scopes)
+    if not _applyset.parent_differs(planned.parent_live, wanted):
+        return False
+    resource = cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND)
+    if planned.parent_live is None:
+        written = cluster.create(resource, wanted, dry_run=check_mode)
+    else:
+        written = cluster.replace(resource, update_body(planned.parent_live, wanted), dry_run=check_mode)
+    # Check mode wrote nothing: the next write compares with what is really there.
+    if not check_mode:
+        planned.parent_live = written
+    return True
 
 
 def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False):
     """Write a ``plan_object_set`` result; returns the module result."""
-    steps, resource_of = planned
+    steps, resource_of = planned.steps, planned.resource_of
     result = {"created": [], "updated": [], "deleted": [], "unchanged": len(steps["unchanged"])}
     diffs = []
+    parent_written = False
+    if planned.applyset and not check_mode:
+        parent_written = _write_parent(cluster, planned, owner, planned.scopes_during, check_mode)
     for body in steps["create"]:
         _create(cluster, resource_of[body["kind"]], body, owner, check_mode)
         result["created"].append(describe(body))
@@ -184,14 +289,21 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
             continue
         result["deleted"].append(describe(live))
         diffs.append(_diff(live, None, describe(live)))
-    result["changed"] = bool(result["created"] or result["updated"] or result["deleted"])
+    if planned.applyset:
+        parent_written = _write_parent(cluster, planned, owner, planned.scopes_after, check_mode) or parent_written
+    result["changed"] = bool(result["created"] or result["updated"] or result["deleted"] or parent_written)
     result["api_versions"] = dict(sorted((kind, res.group_version) for kind, res in resource_of.items()))
+    if planned.applyset:
+        result["applyset"] = {"parent": "ConfigMap {0}/{1}".format(planned.applyset["namespace"], planned.applyset["name"]),
+                              "id": _applyset.applyset_id(planned.applyset["name"], planned.applyset["namespace"])}
     if want_diff:
         result["diff"] = diffs
     return result
 
 
-def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False):
-    """Converge the owner's objects to ``definitions``; returns the module result."""
-    return write_object_set(cluster, plan_object_set(cluster, definitions, owner, prune, prune_scope), owner, check_mode,
-                            want_diff)
+def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None, check_mode=False, want_diff=False, applyset=None):
+    """Converge the owner's objects to ``definitions``; returns the module result (with the plan's warnings)."""
+    planned = plan_object_set(cluster, definitions, owner, prune, prune_scope, applyset)
+    result = write_object_set(cluster, planned, owner, check_mode, want_diff)
+    result["warnings"] = planned.warnings
+    return result

@@ -46,8 +46,8 @@ def _config_hash(body):
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
 
 
-def prepare(definitions, owner):
-    """Desired bodies: our labels and the config hash added; errors listed."""
+def prepare(definitions, owner, extra_labels=None):
+    """Desired bodies: our labels (and ``extra_labels``) and the config hash added; errors listed."""
     prepared, errors, seen = [], [owner_error(owner)] if owner_error(owner) else [], {}
     for index, definition in enumerate(definitions):
         where = "definitions[{0}]".format(index)
@@ -67,6 +67,7 @@ def prepare(definitions, owner):
         seen[key] = index
         body = with_owner_labels(definition, owner)
         metadata = body["metadata"]
+        metadata["labels"].update(extra_labels or {})
         annotations = dict(metadata.get("annotations") or {})
         annotations.pop(CONFIG_HASH_ANNOTATION, None)
         metadata["annotations"] = annotations

@@ -20,6 +20,13 @@ description:
     are converged as M(meshops.istio_egress.object_set) does; VirtualService routes are merged as
     M(meshops.istio_egress.virtual_service) does in batch mode, with the same code. A no-op costs one LIST per
     kind and no write, whatever the number of hosts.
+  - The owned objects are an ApplySet (KEP-3659, what C(kubectl apply --prune --applyset) reads). Its parent, ConfigMap
+    C(meshops-egress-hosts-<owner>) in the objects' namespace, records the kinds and namespaces of its members, and each
+    member carries the C(applyset.kubernetes.io/part-of) label. A prune lists only the kinds and namespaces the parent
+    records and those declared now, so no run needs a right across all namespaces.
+  - O(prune_scope) is searched only while the set has no parent yet; its entries without a namespace (a LIST across all
+    namespaces) only when the set has members made before ApplySets, which this run adopts. Without the right for that
+    LIST the run warns and leaves such members outside the namespaces declared now.
   - This is the module behind the C(meshops.istio_egress.external_services) role; see that role for the host item format.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options

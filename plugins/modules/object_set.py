@@ -143,6 +143,8 @@ def main():
         )
     except (ApiError, PlanError) as exc:
         module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
     module.exit_json(**result)
 
 

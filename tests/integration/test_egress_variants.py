@@ -103,6 +103,13 @@ def manifest(obj):
             "metadata": dict((k, meta[k]) for k in ("name", "namespace", "labels", "annotations") if k in meta)}
 
 
+PARENT = "meshops-egress-hosts-" + CLUSTER
+
+
+def applyset_parent(server):
+    return server.get("configmaps", "istio-system", PARENT)
+
+
 def one(objects, **where):
     found = [o for o in objects if all(o["spec"].get(k) == v for k, v in where.items())]
     assert len(found) == 1, (where, found)
@@ -118,7 +125,18 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     first = site(cluster, tmp_path, VARIANTS)
     assert first.rc == 0, first.stdout[-4000:] + first.stderr
     assert {w[1] for w in writes(cluster)} == {"serviceentries", "gateways", "destinationrules", "virtualservices",
-                                               "authorizationpolicies", "networkpolicies"}
+                                               "authorizationpolicies", "networkpolicies", "configmaps"}
+    # The owner's objects are an ApplySet (KEP-3659): its parent records the kinds and namespaces.
+    assert [w for w in writes(cluster) if w[1] == "configmaps"] == [("create", "configmaps", "istio-system", PARENT)]
+    annotations = applyset_parent(cluster)["metadata"]["annotations"]
+    assert annotations["applyset.kubernetes.io/contains-group-kinds"] == (
+        "AuthorizationPolicy.security.istio.io,DestinationRule.networking.istio.io,Gateway.networking.istio.io,"
+        "NetworkPolicy.networking.k8s.io,ServiceEntry.networking.istio.io")
+    assert annotations["applyset.kubernetes.io/additional-namespaces"] == "payments,shop"
+    part_of = applyset_parent(cluster)["metadata"]["labels"]["applyset.kubernetes.io/id"]
+    assert all(o["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == part_of
+               for plural in ("serviceentries", "gateways", "destinationrules", "authorizationpolicies")
+               for o in owned(cluster, plural, "istio-system"))
 
     entries = owned(cluster, "serviceentries", "istio-system")
     assert sorted(h for e in entries for h in e["spec"]["hosts"]) == sorted(
@@ -208,6 +226,9 @@ def test_all_variants_converge_rerun_clean_and_prune(cluster, tmp_path):
     assert deleted == {("serviceentries", "istio-system"), ("destinationrules", "istio-system"),
                        ("authorizationpolicies", "istio-system"), ("virtualservices", "istio-system"),
                        ("networkpolicies", "shop")}
+    # The dropped namespace's NetworkPolicy was found where the parent recorded it: no LIST across namespaces.
+    assert [r for r in cluster.requests if r["verb"] == "list" and not r["namespace"]] == []
+    assert applyset_parent(cluster)["metadata"]["annotations"]["applyset.kubernetes.io/additional-namespaces"] == "payments"
     assert [p["metadata"]["namespace"] for p in owned(cluster, "networkpolicies")] == ["payments"]
     assert [r["spec"]["host"] for r in owned(cluster, "destinationrules", "istio-system")
             if r["spec"]["host"] != GATEWAY_FQDN] == ["partner.example.com"]

@@ -47,8 +47,8 @@ def test_first_run_creates_the_egress_chain_and_a_rerun_writes_nothing(cluster, 
     assert hosts_of(objects["serviceentries"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
     assert hosts_of(objects["virtualservices"]) == ["api.github.com", "edition.cnn.com", "httpbin.org"]
     assert len(objects["gateways"]) == 1 and len(objects["destinationrules"]) == 1
-    # 8 Istio objects, and the mesh ConfigMap patched to REGISTRY_ONLY
-    assert cluster.counts()["writes"] == 3 + 1 + 1 + 3 + 1
+    # 8 Istio objects, their ApplySet parent, and the mesh ConfigMap patched to REGISTRY_ONLY
+    assert cluster.counts()["writes"] == 3 + 1 + 1 + 3 + 1 + 1
     for obj in (o for group in objects.values() for o in group):
         assert obj["metadata"]["labels"][MANAGED_BY] == "meshops.istio_egress"
         assert obj["metadata"]["labels"][OWNER] == "cluster-a"

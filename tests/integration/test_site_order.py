@@ -37,8 +37,12 @@ def is_write(record):
     return record["verb"] in WRITES and not record["dry_run"]
 
 
+def is_mesh_config(request):
+    return request["plural"] == "configmaps" and request["name"] == "istio"
+
+
 def mesh_writes(server):
-    return [r for r in server.requests if is_write(r) and r["plural"] == "configmaps"]
+    return [r for r in server.requests if is_write(r) and is_mesh_config(r)]
 
 
 def mesh_config(server):
@@ -64,14 +68,14 @@ def test_a_first_run_writes_every_host_object_before_the_mesh_policy(cluster, tm
     assert result.rc == 0, failure_text(result) or result.stdout[-3000:]
     log = cluster.requests
     writes = [(index, r) for index, r in enumerate(log) if is_write(r) and r["status"] < 400]
-    [mesh_write] = [index for index, r in writes if r["plural"] == "configmaps"]
+    [mesh_write] = [index for index, r in writes if is_mesh_config(r)]
     service_entries = [index for index, r in writes if r["verb"] == "create" and r["plural"] == "serviceentries"]
     assert len(service_entries) == len(HOSTS)
     # Every object of the hosts (ServiceEntries, Gateway, DestinationRule, VirtualServices) comes first.
     assert [r["plural"] for index, r in writes if index > mesh_write] == []
     assert max(service_entries) < mesh_write
     # The mesh config was read and checked before anything was written.
-    first_mesh_read = min(index for index, r in enumerate(log) if r["plural"] == "configmaps" and r["verb"] == "get")
+    first_mesh_read = min(index for index, r in enumerate(log) if is_mesh_config(r) and r["verb"] == "get")
     assert first_mesh_read < min(index for index, _r in writes)
     assert "REGISTRY_ONLY" in mesh_config(cluster)[0]
 
