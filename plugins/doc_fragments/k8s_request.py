@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Options of every module that talks to the cluster through module_utils/k8s_glue.py.
+    # Options of every module that talks to the cluster through module_utils/_k8s_glue.py.
     DOCUMENTATION = r"""
 options:
   request_timeout:

@@ -14,14 +14,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import (
     VAR_NAME, normalize_hosts, validate_hosts,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
-from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_inputs import input_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
     gateway_port_errors, needed_ports, rendered_ports, warnings,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render, resolve_settings
 
 
 def _fail(what, errors):

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the egress_gateway role; the logic is in module_utils/gateway.py."""
+"""Filters of the egress_gateway role; the logic is in module_utils/_gateway.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.meshops.istio_egress.plugins.module_utils import gateway
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway
 
 
 def _plain(settings):

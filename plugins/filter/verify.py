@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the verify role: thin wrappers of module_utils/verify_*.py.
+"""Filters of the verify role: thin wrappers of module_utils/_verify_*.py.
 
 Documented in egress_verify_checks.yml, egress_verify_script.yml,
 egress_verify_mesh.yml and egress_verify_report.yml next to this file.
@@ -15,7 +15,9 @@ from datetime import timedelta
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import verify_access_log, verify_checks, verify_report
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _verify_access_log as verify_access_log
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _verify_checks as verify_checks
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _verify_report as verify_report
 
 
 def egress_verify_checks(hosts, negative_host="", negative_port=80):

@@ -11,8 +11,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import DEFAULT_API_VERSION, desired_from_options, merge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import DEFAULT_API_VERSION, desired_from_options, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError
 
 
 def virtual_service_objects(virtual_services, owner, api_version=DEFAULT_API_VERSION):

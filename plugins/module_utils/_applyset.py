@@ -27,7 +27,7 @@ import base64
 import hashlib
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_labels
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_labels
 
 ID_LABEL = "applyset.kubernetes.io/id"
 PART_OF_LABEL = "applyset.kubernetes.io/part-of"

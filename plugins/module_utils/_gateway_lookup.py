@@ -16,9 +16,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway_state, gateway
-from ansible_collections.meshops.istio_egress.plugins.module_utils.api_errors import explain_api_error
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway_state, _gateway as gateway
+from ansible_collections.meshops.istio_egress.plugins.module_utils._api_errors import explain_api_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
 
 POLL_SECONDS = 1.0
 

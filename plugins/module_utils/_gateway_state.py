@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import gateway
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway
 
 # The option each message names; the role passes its variable names instead.
 DEFAULT_NAMES = {"name": "name", "namespace": "namespace", "selector": "selector", "install": "install"}

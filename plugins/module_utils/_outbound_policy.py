@@ -21,11 +21,11 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, meshconfig, sidecar
-from ansible_collections.meshops.istio_egress.plugins.module_utils.api_errors import explain_api_error
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
-from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import CONFLICT_RETRIES, conflict_backoff
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, _meshconfig as meshconfig, _sidecar as sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils._api_errors import explain_api_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import CONFLICT_RETRIES, conflict_backoff
 
 DEFAULT_NAMES = {"mode": "mode", "istio_namespace": "istio_namespace", "revision": "revision", "namespaces": "sidecar.namespaces",
                  "target": "target"}

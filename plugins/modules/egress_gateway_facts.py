@@ -134,7 +134,7 @@ ansible_facts:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.meshops.istio_egress.plugins.module_utils._gateway_lookup import SettingsError, find_gateway
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec
 
 
 def main():

@@ -164,11 +164,11 @@ files:
 """
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import InputError, converge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
-from ansible_collections.meshops.istio_egress.plugins.module_utils.prune_guard import EmptyPruneRefused
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_converge import InputError, converge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import PlanError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._prune_guard import EmptyPruneRefused
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError
 
 
 def main():

@@ -77,7 +77,7 @@ unchanged:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.meshops.istio_egress.plugins.module_utils import manifests
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _manifests as manifests
 
 
 def main():

@@ -116,9 +116,9 @@ api_versions:
 """
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import PlanError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import PlanError
 
 
 def main():

@@ -294,9 +294,9 @@ diff:
 """
 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster, auth_argspec
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import run
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import run
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError
 
 _SINGLE = ("name", "hosts", "gateways", "export_to", "http", "tls", "tcp")
 

@@ -3,7 +3,7 @@
 checks, and another team's objects that must survive untouched."""
 from collections import Counter
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import virtual_service_name
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import virtual_service_name
 
 from helpers.inventory import write_inventory
 from helpers.playbook import run_playbook

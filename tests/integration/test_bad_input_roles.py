@@ -9,7 +9,7 @@ config and our objects), Istio installed there, then the case's set-up.
 """
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import service_entry_name, virtual_service_name
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import service_entry_name, virtual_service_name
 from helpers.batch import ISTIO_CRDS, NS as OWN_NS, Case, assert_converged, assert_refused, in_own_namespace, outcomes_fixture
 
 pytestmark = pytest.mark.skipif(not ISTIO_CRDS.is_file(), reason="Istio CRD bundle not found at %s" % ISTIO_CRDS)

@@ -16,7 +16,7 @@ import kubernetes
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.manifests import file_name
+from ansible_collections.meshops.istio_egress.plugins.module_utils._manifests import file_name
 from helpers.playbook import run_playbook
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "egress_gateway.yml")

@@ -1,4 +1,4 @@
-"""Every egress variant of issue #5 through playbooks/site.yml against the test
+"""Every egress variant (docs/egress-variants.md) through playbooks/site.yml against the test
 control plane: converge, rerun without writes, prune a removed variant, and each
 pitfall refused before any write. After each converge, Istio's own analyzers
 (istioctl analyze, against the live API server) find nothing to say."""

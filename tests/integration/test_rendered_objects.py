@@ -13,10 +13,10 @@ import copy
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import sidecar
-from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import PROTOCOLS
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import API_VERSIONS, render
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _sidecar as sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import PROTOCOLS
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import API_VERSIONS, render
 from helpers import istio_checks
 from helpers.playbook import ROOT, run_playbook
 
@@ -44,7 +44,7 @@ OWNERS = ["prod-eu", "Cluster_1.example." + "x" * 45]
 CASES = [(owner, api_version) for owner in OWNERS for api_version in API_VERSIONS]
 CASE_IDS = ["{0}-{1}".format(i, v.rpartition("/")[2]) for i, (_owner, v) in enumerate(CASES)]
 
-# Every egress variant of issue #5, under every combination of the security settings.
+# Every egress variant (docs/egress-variants.md), under every combination of the security settings.
 VARIANTS = [
     {"host": "httpbin.org"},
     {"host": "edition.cnn.com", "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 443, "protocol": "TLS"}]},

@@ -5,8 +5,8 @@ was lost, a conflicting delete). A request the proxy answers itself never
 reaches the API server: it shows in the fault's hits, not in the audit log."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, Cluster
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import apply_object_set
 
 NS = "istio-system"
 OWNER = "unit"

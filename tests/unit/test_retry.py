@@ -1,7 +1,7 @@
 """The API retry policy: which failed requests are sent again, after how long."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     MAX_ATTEMPTS,

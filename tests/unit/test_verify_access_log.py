@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_access_log import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_access_log import (
     mesh_access_log, parse_line, parse_log, parse_time,
 )
 

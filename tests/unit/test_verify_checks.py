@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from ansible_collections.meshops.istio_egress.plugins.filter.egress import normalize_egress_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_checks import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_checks import (
     VerifyError, checks, parse_client_log, script,
 )
 

@@ -5,8 +5,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.istio_egress.plugins.filter.verify import FilterModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_access_log import parse_line
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_report import matches, report, table
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_access_log import parse_line
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_report import matches, report, table
 
 FILTERS = FilterModule().filters()
 SINCE = datetime(2026, 11, 21, 5, 30, 0, tzinfo=timezone.utc)

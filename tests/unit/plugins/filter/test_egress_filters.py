@@ -6,8 +6,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.istio_egress.plugins.filter.egress import FilterModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render
 from helpers.playbook import run_playbook
 
 FILTERS = FilterModule().filters()

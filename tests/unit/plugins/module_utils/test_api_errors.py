@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import api_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _api_errors as api_errors
 
 BODY = '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":%s,"code":%d,"reason":"%s"}'
 

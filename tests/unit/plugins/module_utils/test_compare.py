@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, contains, matches, plain_copy
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import canonical, contains, matches, plain_copy
 
 LIVE_META = {"name": "x", "namespace": "ns", "uid": "u-1", "resourceVersion": "42", "generation": 3,
              "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [{"manager": "kubectl"}]}

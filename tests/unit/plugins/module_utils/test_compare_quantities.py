@@ -4,8 +4,8 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import quantity_value, resource_quantities
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import plan, prepare
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import quantity_value, resource_quantities
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import plan, prepare
 
 
 @pytest.mark.parametrize("written,stored", [("2000m", "2"), ("1024Mi", "1Gi"), ("0.5", "500m"), ("1e3", "1k"),

@@ -3,7 +3,7 @@ cluster is involved, and ``connect`` must never be called."""
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_converge import InputError, converge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_converge import InputError, converge
 
 HOSTS = [
     {"host": "httpbin.org"},

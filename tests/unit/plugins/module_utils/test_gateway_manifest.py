@@ -1,7 +1,7 @@
 """gateway: the istio/gateway chart's objects from our data, and who owns a gateway."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import gateway
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway
 
 BASE = {
     "name": "istio-egressgateway",

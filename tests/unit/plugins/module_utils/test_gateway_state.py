@@ -1,7 +1,7 @@
 """What the egress_gateway role does about the gateway it finds: one table, no cluster."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import gateway
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway
 from ansible_collections.meshops.istio_egress.plugins.module_utils._gateway_state import decide, facts, render_state
 
 SETTINGS = gateway._checked({"name": "istio-egressgateway", "namespace": "istio-system", "selector": {"istio": "egressgateway"},

@@ -2,7 +2,7 @@
 and what rendering gets for a right one."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import (
     normalize_hosts,
     validate_hosts,
 )
@@ -107,7 +107,7 @@ INVALID_ITEMS = [
                             "endpoints": [{"address": "10.0.0.1"}]},
      "endpoints", "not allowed with resolution NONE"),
 ] + [
-    # The egress variants of issue #5: rules between the keys of one item.
+    # The egress variants (docs/egress-variants.md): rules between the keys of one item.
     ("http-on-443", {"host": "a.example.com", "ports": [{"number": 443, "protocol": "HTTP"}]},
      "ports[0].protocol", "port 443, which carries TLS by convention"),
     ("grpc-on-443", {"host": "a.example.com", "ports": [{"number": 8080, "protocol": "HTTP"},
@@ -320,7 +320,7 @@ NORMALISED = [
 ]
 
 
-# Keys of issue #5, None unless the item sets them.
+# The egress variants' keys, None unless the item sets them.
 VARIANT_KEYS = {"origination_port": None, "credential_name": None, "served_by": None}
 NORMALISED += [
     ("tls-origination-defaults", {"host": "Secure.example.com", "tls_origination": "yes"}, {

@@ -3,7 +3,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.manifests import MARKER, file_name, sync_directory
+from ansible_collections.meshops.istio_egress.plugins.module_utils._manifests import MARKER, file_name, sync_directory
 
 
 def obj(name, kind="ServiceEntry", namespace="istio-system", **spec):

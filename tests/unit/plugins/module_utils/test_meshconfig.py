@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.meshconfig import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._meshconfig import (
     MeshConfigError,
     edit,
     set_outbound_policy,

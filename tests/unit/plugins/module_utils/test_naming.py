@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import naming
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _naming as naming
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import validate_hosts
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters
@@ -112,7 +112,7 @@ def test_route_names_are_unique_per_owner_host_leg_and_port():
 
 
 def test_names_do_not_depend_on_the_python_hash_seed():
-    code = ("from ansible_collections.meshops.istio_egress.plugins.module_utils import naming as n;"
+    code = ("from ansible_collections.meshops.istio_egress.plugins.module_utils import _naming as n;"
             "print(n.virtual_service_name('httpbin.org'), n.service_entry_name('o', 'httpbin.org'),"
             " n.gateway_name('o'), n.route_name('o', 'httpbin.org', 'mesh', 80))")
     outputs = set()

@@ -2,14 +2,14 @@ import copy
 
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import (
     CONFIG_HASH_ANNOTATION,
     PlanError,
     plan,
     prepare,
     update_body,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import MANAGED_BY_LABEL, OWNER_LABEL
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import MANAGED_BY_LABEL, OWNER_LABEL
 
 
 def se(name, hosts=("a.example.com",), **extra):

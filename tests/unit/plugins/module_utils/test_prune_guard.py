@@ -1,7 +1,7 @@
 """When an empty host list may prune an owner's objects: only with the opt-in."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.prune_guard import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._prune_guard import (
     EmptyPruneRefused, check_empty_prune, describe_counts, refused_prune)
 
 EVERYTHING = ["ServiceEntry", "VirtualService", "ServiceEntry", "Gateway", "DestinationRule", "VirtualService"]

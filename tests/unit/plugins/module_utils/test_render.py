@@ -7,8 +7,8 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import name_setting_variables, render, validate_settings, \
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import name_setting_variables, render, validate_settings, \
     resolve_settings
 
 GATEWAY_FQDN = "istio-egressgateway.istio-system.svc.cluster.local"

@@ -9,8 +9,8 @@ sidecar sees names it.
 """
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render
 
 ITEMS = [
     {"host": "secure.example.com", "tls_origination": True},

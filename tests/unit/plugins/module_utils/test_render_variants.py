@@ -1,4 +1,4 @@
-"""render() for every egress variant of issue #5: the routing facts (which
+"""render() for every egress variant (docs/egress-variants.md): the routing facts (which
 gateway server, port, subset, TLS mode and SNI each leg takes) read from the
 rendered objects, not snapshots; the policies; the checks before apply."""
 import pytest
@@ -6,12 +6,12 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import naming
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts, validate_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _naming as naming
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
     combination_errors, gateway_port_errors, needed_ports, rendered_ports,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import (
     render, resolve_settings, validate_settings,
 )
 

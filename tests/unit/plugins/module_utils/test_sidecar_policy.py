@@ -2,7 +2,7 @@
 server judge the Sidecars in tests/integration/test_rendered_objects.py."""
 import pytest
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import sidecar
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _sidecar as sidecar
 
 BASE = {
     "namespaces": ["payments", "shop"],

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import vs_apply, vs_routes
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import MergeError, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _vs_apply as vs_apply, _vs_routes as vs_routes
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import MergeError, merge
 
 ANN = "egress.meshops.io/routes"
 OURS = {"app.kubernetes.io/managed-by": "meshops.istio_egress", "egress.meshops.io/owner": "eu1"}

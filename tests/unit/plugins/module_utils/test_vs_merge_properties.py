@@ -5,8 +5,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import MergeError, merge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import route_identity
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import MergeError, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import route_identity
 
 GATEWAYS = ["mesh", "istio-egressgateway", "istio-system/egress"]
 HOSTS = ["httpbin.org", "api.example.com", "cnn.com"]

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The ownership mark every object we write carries, and how to select it.
 
 A rerun finds exactly its own objects with one label-selected LIST per kind;
@@ -11,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import is_label_value
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import is_label_value
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "meshops.istio_egress"

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The rules between the keys of one ``external_services_hosts`` item.
 
 ``hosts`` parses each key on its own; once every key of an item is valid,
@@ -25,12 +27,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import ISTIO_RESERVED_PORTS
+
 PROTOCOLS = ("HTTP", "HTTPS", "TLS", "TCP", "GRPC", "HTTP2")
 HTTP_PROTOCOLS = ("HTTP", "HTTP2", "GRPC")
 TLS_PROTOCOLS = ("HTTPS", "TLS")
-# Ports the Istio proxy itself listens on (as plugins/module_utils/gateway.py
-# lists them for the gateway Service): a Gateway server cannot take them.
-ISTIO_RESERVED_PORTS = (15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090)
 
 
 def gateway_protocol(protocol):

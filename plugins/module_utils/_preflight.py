@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Checks before anything is applied, beyond one item or one setting.
 
 - ``combination_errors``: host items that the rendering settings cannot
@@ -18,15 +20,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import gateway_protocol
+from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import gateway_protocol
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import as_int
 
 MTLS_VARIABLE = "external_services_gateway_mtls"
 # Istio's protocol selection: the Service port's appProtocol, else its name
 # up to the first '-'; these make sidecars speak HTTP/2 to the gateway.
 HTTP2_PROTOCOLS = ("http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c")
-_DIGITS = re.compile(r"^[0-9]+$")
 
 
 def _where(var_name, index, host):
@@ -79,21 +80,16 @@ def warnings(hosts, settings):
     return result
 
 
-def _int(value):
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return int(value.strip())
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
 
 def _service_ports(service_ports):
     """{number: declared protocol or None} of the gateway Service's ports."""
     ports = {}
     for port in service_ports or []:
         if isinstance(port, dict):
-            number = _int(port.get("port", port.get("number")))
+            number = as_int(port.get("port", port.get("number")))
             declared = port.get("appProtocol") or (port.get("name") or "").split("-", 1)[0] or None
         else:
-            number, declared = _int(port), None
+            number, declared = as_int(port), None
         if number is not None:
             ports[number] = declared.lower() if isinstance(declared, str) else None
     return ports

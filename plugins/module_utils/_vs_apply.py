@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Apply VirtualService merges to a cluster, safely under concurrent writers.
 
 Every write carries the resourceVersion of the object the merge was computed
@@ -17,13 +19,13 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error
-from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import conflict_backoff
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import KIND, desired_from_options, merge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_records import read_records
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import MergeError, prepare
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import conflict_backoff
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import KIND, desired_from_options, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_records import read_records
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError, prepare
 
 _UNREAD = object()
 

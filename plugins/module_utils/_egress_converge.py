@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The external_services role's whole job in one process: validate the host
 list, render every object, then write files (render mode) or converge the
 cluster: the owned objects through object_apply, the VirtualService routes
@@ -15,17 +17,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, manifests
-from ansible_collections.meshops.istio_egress.plugins.module_utils.egress_inputs import input_errors
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_apply import plan_object_set, planned_deletes, write_object_set
-from ansible_collections.meshops.istio_egress.plugins.module_utils.prune_guard import check_empty_prune
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import render, resolve_settings
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import apply_batch as apply_virtual_services
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import plan_batch as plan_virtual_services
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_apply import released as released_virtual_services
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_merge import desired_from_options, merge
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import prepare
+from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, _manifests as manifests
+from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_inputs import input_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import plan_object_set, planned_deletes, write_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._prune_guard import check_empty_prune
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render, resolve_settings
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import apply_batch as apply_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import plan_batch as plan_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import released as released_virtual_services
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import desired_from_options, merge
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import prepare
 
 
 class InputError(Exception):

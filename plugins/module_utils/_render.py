@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Render normalised external hosts into the objects of Istio's egress
 gateway tasks (https://istio.io/latest/docs/tasks/traffic-management/egress/).
 
@@ -26,19 +28,19 @@ __metaclass__ = type
 import difflib
 import re
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import gateway_protocol
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import gateway_protocol
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
     destination_rule_name, gateway_name, host_destination_rule_name, is_dns1035_label, is_dns1123_label,
     is_dns1123_subdomain, is_label_key, is_label_value, port_name, service_entry_name,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_labels
-from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_labels
+from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
     combination_errors, gateway_port_errors, needed_ports, warnings,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render_policy import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render_policy import (
     DNS_NAMESPACE, authorization_policies, network_policies,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render_routes import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render_routes import (
     gateway_destination_rule_spec, gateway_ports, gateway_spec, host_destination_rule_spec, legs,
     virtual_service,
 )
@@ -100,7 +102,7 @@ def _unknown_settings(settings):
 
 
 def _security_errors(settings):
-    """The settings of issue #5: mutual TLS, default deny, enforced namespaces."""
+    """The security settings: mutual TLS, default deny, enforced namespaces."""
     errors = []
     for key in BOOLEAN_SETTINGS:
         if not isinstance(settings.get(key), bool):

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Plan the writes that turn the owned objects in a cluster into a desired set.
 
 Pure: the caller LISTs what it owns (one request per kind and namespace) and
@@ -17,9 +19,9 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import (
     canonical, contains, resource_quantities, strip_server_fields)
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import owner_error, with_owner_labels
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_error, with_owner_labels
 
 CONFIG_HASH_ANNOTATION = "egress.meshops.io/config-hash"
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Apply an owned object set: read with one LIST per kind and namespace,
 write only what the plan says, delete what is ours and no longer wanted.
 
@@ -20,17 +22,17 @@ import random
 import time
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import strip_server_fields
-from ansible_collections.meshops.istio_egress.plugins.module_utils.k8s_glue import ApiError, KindNotServed
-from ansible_collections.meshops.istio_egress.plugins.module_utils.object_plan import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, KindNotServed
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import (
     describe,
     needs_update,
     plan,
     prepare,
     update_body,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import is_owned_by, owner_selector
-from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import CONFLICT_RETRIES, conflict_backoff
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import is_owned_by, owner_selector
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import CONFLICT_RETRIES, conflict_backoff
 
 
 def _resource(cluster, api_version, kind, where):

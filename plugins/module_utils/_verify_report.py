@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Match the client pod's requests to the egress gateway's access log and give each a verdict.
 
 A declared host's port is verified when the client's request got an answer and
@@ -15,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_access_log import parse_time
-from ansible_collections.meshops.istio_egress.plugins.module_utils.verify_checks import CURL_RESOLVE_FAILED
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_access_log import parse_time
+from ansible_collections.meshops.istio_egress.plugins.module_utils._verify_checks import CURL_RESOLVE_FAILED
 
 # What Istio's sidecar answers for a host REGISTRY_ONLY does not know (BlackHoleCluster).
 BLACKHOLE_CODE = 502

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Per-namespace outbound policy: one namespace-wide ``Sidecar`` per namespace.
 
 The Sidecar sets ``outboundTrafficPolicy.mode`` for the namespace's workloads
@@ -17,9 +19,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.meshconfig import MeshConfigError, check_mode
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import host_error, is_dns1123_label, is_dns1123_subdomain
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import is_owned_by
+from ansible_collections.meshops.istio_egress.plugins.module_utils._meshconfig import MeshConfigError, check_mode
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import host_error, is_dns1123_label, is_dns1123_subdomain
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import is_owned_by
 
 API_VERSION = "networking.istio.io/v1"
 API_VERSIONS = (API_VERSION, "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")

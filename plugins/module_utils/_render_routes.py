@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """How each port of a host crosses the egress gateway, and the objects that
 say so: the shared Gateway, the egress gateway's DestinationRule, the
 VirtualService routes and, for TLS origination, the host's DestinationRule.
@@ -36,10 +38,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import (
     HTTP_PROTOCOLS, TLS_PROTOCOLS, gateway_protocol,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
     EGRESS_SUBSET, route_name, server_port_name, subset_name, virtual_service_name,
 )
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The only place our modules talk to a cluster.
 
 Authentication, configuration and discovery are kubernetes.core's own
@@ -26,9 +28,9 @@ import time
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.meshops.istio_egress.plugins.module_utils.api_errors import explain_api_error
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import matches
-from ansible_collections.meshops.istio_egress.plugins.module_utils.retry import DEFAULT_TIMEOUT, NO_ANSWER, decide
+from ansible_collections.meshops.istio_egress.plugins.module_utils._api_errors import explain_api_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import matches
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import DEFAULT_TIMEOUT, NO_ANSWER, decide
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
@@ -170,7 +172,8 @@ class Cluster(object):
     def _discover(self, api_version, kind):
         for candidate in _FALLBACK_VERSIONS.get(api_version, (api_version,)):
             try:
-                return self._client.resources.get(api_version=candidate, kind=kind)
+                # With the prefix, lazy discovery fetches only this group version, not every group.
+                return self._client.resources.get(prefix="apis" if "/" in candidate else "api", api_version=candidate, kind=kind)
             except ResourceNotFoundError:
                 continue
         raise KindNotServed(

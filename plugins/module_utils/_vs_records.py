@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The annotation that records who owns what in a shared VirtualService.
 
 ``egress.meshops.io/routes`` holds, per owner, the routes it manages and the
@@ -21,12 +23,12 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import (
     OWNER_LABEL,
     ROUTES_ANNOTATION,
     is_owned_by,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import (
     LIST_FIELDS,
     ROUTE_KINDS,
     MergeError,

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """The egress gateway's objects, as Istio's ``istio/gateway`` Helm chart renders them.
 
 ``definitions`` returns what ``helm template istio/gateway`` renders for an
@@ -18,17 +20,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import plain_copy
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import plain_copy
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
+    ISTIO_RESERVED_PORTS,
+    as_int,
     is_dns1035_label,
     is_dns1123_label,
     is_label_key,
     is_label_value,
     port_name,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     OWNER_LABEL,
@@ -60,25 +63,14 @@ BASE_PORTS = (
     {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80},
     {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
 )
-# Ports the injected proxy itself listens on: a Gateway server cannot use them.
-ISTIO_RESERVED_PORTS = (15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090)
 PORT_PROTOCOLS = ("HTTP", "HTTPS", "TLS", "TCP", "GRPC", "HTTP2")
 INSTALL_MODES = ("none", "manifest", "helm", "istioctl")
 ISTIOCTL_TARGET_PORTS = {80: 8080, 443: 8443}
 PROMETHEUS_PORT = {"containerPort": 15090, "protocol": "TCP", "name": "http-envoy-prom"}
 
-_DIGITS = re.compile(r"^[0-9]+$")
-
-
-def _int(value):
-    """Inventory and survey values may be digit strings."""
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return int(value.strip())
-    return None if isinstance(value, bool) or not isinstance(value, int) else int(value)
-
 
 def _port_number(value):
-    number = _int(value)
+    number = as_int(value)
     return number if number is not None and 1 <= number <= 65535 else None
 
 
@@ -164,7 +156,7 @@ def _normalise(settings):
     if not is_label_value(result["revision"]):
         errors.append("egress_gateway_revision: {0!r} is not a valid label value".format(result["revision"]))
     for key, default in (("min_replicas", 1), ("max_replicas", 5), ("cpu_target", 80)):
-        result[key] = _int(result.get(key, default))
+        result[key] = as_int(result.get(key, default))
     if result["min_replicas"] is None or result["min_replicas"] < 1:
         errors.append("egress_gateway_replicas_min: must be an integer >= 1, got {0!r}".format(settings.get("min_replicas")))
     elif result["max_replicas"] is None or result["max_replicas"] < result["min_replicas"]:

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Every error of a host list and its settings, for the module and the filters.
 
 Kept apart from egress_converge so that the filter plugins, which Ansible
@@ -11,9 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.hosts import VAR_NAME, normalize_hosts, validate_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils.preflight import combination_errors, gateway_port_errors, needed_ports
-from ansible_collections.meshops.istio_egress.plugins.module_utils.render import name_setting_variables, validate_settings
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import VAR_NAME, normalize_hosts, validate_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import combination_errors, gateway_port_errors, needed_ports
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import name_setting_variables, validate_settings
 
 
 def input_errors(hosts, settings, var_name=VAR_NAME, role_variables=False):

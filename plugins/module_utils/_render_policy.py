@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Who may use the egress gateway (AuthorizationPolicy) and who cannot
 bypass it (NetworkPolicy).
 
@@ -35,10 +37,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import plain_copy
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import plain_copy
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
+    as_int,
     allow_policy_name, authorization_policy_name, deny_policy_name, network_policy_name,
 )
 
@@ -50,13 +52,7 @@ SECURITY_API_VERSIONS = {
 NETWORK_POLICY_API = "networking.k8s.io/v1"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 DNS_NAMESPACE = "kube-system"
-_DIGITS = re.compile(r"^[0-9]+$")
 
-
-def _int(value):
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        return int(value.strip())
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def target_ports(service_ports):
@@ -68,10 +64,10 @@ def target_ports(service_ports):
     result = {}
     for port in service_ports:
         if isinstance(port, dict):
-            number = _int(port.get("port", port.get("number")))
-            target = _int(port.get("targetPort", number))
+            number = as_int(port.get("port", port.get("number")))
+            target = as_int(port.get("targetPort", number))
         else:
-            number = target = _int(port)
+            number = target = as_int(port)
         if number is not None and target is not None:
             result[number] = target
     return result

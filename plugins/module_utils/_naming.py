@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Kubernetes name syntax checks and the names of the objects we render.
 
 Every name is ``<slug>-<digest>``:
@@ -68,6 +70,17 @@ _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 _DNS_RULE = ("RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, "
              "not starting or ending with '-'")
+_DIGITS = re.compile(r"^[0-9]+$")
+# Ports the injected proxy itself listens on: a gateway Service or Gateway server cannot take them.
+ISTIO_RESERVED_PORTS = (15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090)
+
+
+def as_int(value):
+    """An int from an int or a digit string (inventory and survey values arrive as strings); None for
+    anything else, booleans included."""
+    if isinstance(value, str) and _DIGITS.match(value.strip()):
+        return int(value.strip())
+    return None if isinstance(value, bool) or not isinstance(value, int) else int(value)
 
 
 def is_dns1123_label(value):

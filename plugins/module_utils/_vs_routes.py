@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """VirtualService routes: their identity and the validation of our input.
 
 Pure functions. Validation runs before any request and reports every error
@@ -15,8 +17,8 @@ __metaclass__ = type
 import difflib
 import json
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import canonical, plain_copy
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import is_dns1123_label, is_dns1123_subdomain
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import canonical, plain_copy
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import is_dns1123_label, is_dns1123_subdomain
 
 ROUTE_KINDS = ("http", "tls", "tcp")
 LIST_FIELDS = ("hosts", "gateways", "exportTo")

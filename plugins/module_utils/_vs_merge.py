@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Merge one owner's routes into a shared VirtualService.
 
 Istio does not merge several VirtualServices for one host on the mesh gateway
@@ -18,21 +20,21 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.compare import matches
-from ansible_collections.meshops.istio_egress.plugins.module_utils.ownership import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import matches
+from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import (
     ROUTES_ANNOTATION,
     is_managed,
     is_owned_by,
     owner_labels,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_records import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_records import (
     empty_record,
     parse_record,
     read_records,
     serialise_record,
     with_record,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.vs_routes import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import (
     LIST_FIELDS,
     ROUTE_KINDS,
     MergeError,

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops engineers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
 """Validation and normalisation of ``external_services_hosts``.
 
 ``validate_hosts`` checks the whole list and returns every error at once, each
@@ -16,12 +18,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
-import re
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils.host_rules import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import (
     HTTP_PROTOCOLS, PROTOCOLS, gateway_protocol, variant_errors,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils.naming import (
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
+    as_int,
     host_error, is_dns1123_label, is_dns1123_subdomain, is_ip, port_name,
 )
 
@@ -39,12 +41,9 @@ DEFAULT_ORIGINATION_PORT = 443
 # misreads every byte (an https:// client on a port declared HTTP).
 WELL_KNOWN_PORTS = {80: "HTTP", 443: "TLS"}
 
-_DIGITS = re.compile(r"^[0-9]+$")
 _TRUE = ("true", "yes")
 _FALSE = ("false", "no")
 _TLS_MODES = ("SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
-_DNS_RULE = ("RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, "
-             "not starting or ending with '-'")
 
 
 def _type(value):
@@ -70,13 +69,12 @@ def _unknown_keys(data, allowed, where):
 
 
 def _port(value):
-    if isinstance(value, str) and _DIGITS.match(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = as_int(value)
+    if number is None:
         return None, "must be an integer 1-65535, got {0!r} ({1})".format(value, _type(value))
-    if not 1 <= value <= 65535:
-        return None, "{0} is out of range 1-65535".format(value)
-    return int(value), None
+    if not 1 <= number <= 65535:
+        return None, "{0} is out of range 1-65535".format(number)
+    return number, None
 
 
 def _flag(value):
