@@ -80,7 +80,6 @@ def warnings(hosts, settings):
     return result
 
 
-
 def _service_ports(service_ports):
     """{number: declared protocol or None} of the gateway Service's ports."""
     ports = {}

@@ -54,7 +54,6 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 DNS_NAMESPACE = "kube-system"
 
 
-
 def target_ports(service_ports):
     """{Service port: container port} from the gateway Service's ports (ints,
     or dicts with port/number and targetPort); a named targetPort is not
