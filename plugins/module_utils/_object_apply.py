@@ -61,6 +61,15 @@ def _scopes(cluster, desired, prune_scope):
     return scopes
 
 
+def _after_conflict(cluster, resource, error, attempt, metadata):
+    """The object read again after conflict number ``attempt`` (0-based), as the one conflict policy
+    (retry.py) says; any other error, and the last conflict, is raised."""
+    if error.status != 409 or attempt == CONFLICT_RETRIES:
+        raise error
+    time.sleep(conflict_backoff(attempt + 1, random.random()))
+    return cluster.get(resource, metadata["name"], metadata.get("namespace"))
+
+
 def _update_with_retry(cluster, resource, live, body, owner, dry_run):
     """PUT guarded by resourceVersion; on 409 re-read and try again, as long
     as the object is still ours and still differs."""
@@ -69,11 +78,7 @@ def _update_with_retry(cluster, resource, live, body, owner, dry_run):
         try:
             return cluster.replace(resource, update_body(live, desired), dry_run=dry_run)
         except ApiError as exc:
-            if exc.status != 409 or attempt == CONFLICT_RETRIES:
-                raise
-        time.sleep(conflict_backoff(attempt + 1, random.random()))
-        meta = live["metadata"]
-        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+            live = _after_conflict(cluster, resource, exc, attempt, live["metadata"])
         if live is None:
             return cluster.create(resource, desired, dry_run=dry_run)
         if not is_owned_by(live, owner):
@@ -90,10 +95,7 @@ def _create(cluster, resource, body, owner, dry_run):
         try:
             return cluster.create(resource, body, dry_run=dry_run)
         except ApiError as exc:
-            if exc.status != 409 or attempt == CONFLICT_RETRIES:
-                raise
-        time.sleep(conflict_backoff(attempt + 1, random.random()))
-        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+            live = _after_conflict(cluster, resource, exc, attempt, meta)
         if live is None:
             continue  # the conflict left no object behind: create again
         if not is_owned_by(live, owner):
@@ -118,10 +120,7 @@ def _delete(cluster, resource, live, owner, dry_run):
             cluster.delete(resource, meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=dry_run)
             return True
         except ApiError as exc:
-            if exc.status != 409 or attempt == CONFLICT_RETRIES:
-                raise
-        time.sleep(conflict_backoff(attempt + 1, random.random()))
-        live = cluster.get(resource, meta["name"], meta.get("namespace"))
+            live = _after_conflict(cluster, resource, exc, attempt, meta)
         if live is None:
             return True
         if not is_owned_by(live, owner):
