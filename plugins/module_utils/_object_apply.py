@@ -253,11 +253,12 @@ def planned_deletes(planned):
     return [live["kind"] for live in planned.steps["delete"]]
 
 
-def _write_parent(cluster, planned, owner, scopes, check_mode):
+def _write_parent(cluster, planned, owner, scopes, check_mode, diffs):
     """Create or widen/narrow the ApplySet parent; True when it was written."""
     wanted = _applyset.parent(planned.applyset["name"], planned.applyset["namespace"], owner, scopes)
     if not _applyset.parent_differs(planned.parent_live, wanted):
         return False
+    diffs.append(_diff(planned.parent_live, wanted, describe(wanted)))
     resource = cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND)
     if planned.parent_live is None:
         written = cluster.create(resource, wanted, dry_run=check_mode)
@@ -276,7 +277,7 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
     diffs = []
     parent_written = False
     if planned.applyset and not check_mode:
-        parent_written = _write_parent(cluster, planned, owner, planned.scopes_during, check_mode)
+        parent_written = _write_parent(cluster, planned, owner, planned.scopes_during, check_mode, diffs)
     for body in steps["create"]:
         _create(cluster, resource_of[body["kind"]], body, owner, check_mode)
         result["created"].append(describe(body))
@@ -291,7 +292,7 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
         result["deleted"].append(describe(live))
         diffs.append(_diff(live, None, describe(live)))
     if planned.applyset:
-        parent_written = _write_parent(cluster, planned, owner, planned.scopes_after, check_mode) or parent_written
+        parent_written = _write_parent(cluster, planned, owner, planned.scopes_after, check_mode, diffs) or parent_written
     result["changed"] = bool(result["created"] or result["updated"] or result["deleted"] or parent_written)
     result["api_versions"] = dict(sorted((kind, res.group_version) for kind, res in resource_of.items()))
     if planned.applyset:
