@@ -165,3 +165,14 @@ def contains(live, wanted):
     if isinstance(wanted, list):
         return isinstance(live, list) and len(live) == len(wanted) and all(contains(a, b) for a, b in zip(live, wanted))
     return live == wanted
+
+
+def object_diff(before, after, header):
+    """One ``--diff`` entry for an object written (``before`` None: created; ``after`` None: deleted),
+    without the fields the server fills in: the one diff of every write engine."""
+    return {
+        "before": strip_server_fields(before) if before else {},
+        "after": strip_server_fields(after) if after else {},
+        "before_header": header,
+        "after_header": header,
+    }

@@ -22,7 +22,7 @@ import random
 import time
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset
-from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import object_diff
 from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, KindNotServed
 from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import (
     describe,
@@ -126,15 +126,6 @@ def _delete(cluster, resource, live, owner, dry_run):
         if not is_owned_by(live, owner):
             return False  # someone took it over meanwhile: theirs now
     return False  # not reached: the loop returns or raises
-
-
-def _diff(before, after, what):
-    return {
-        "before": strip_server_fields(before) if before else {},
-        "after": strip_server_fields(after) if after else {},
-        "before_header": what,
-        "after_header": what,
-    }
 
 
 def _refuse_foreign(cluster, creates, resource_of):
@@ -258,7 +249,7 @@ def _write_parent(cluster, planned, owner, scopes, check_mode, diffs):
     wanted = _applyset.parent(planned.applyset["name"], planned.applyset["namespace"], owner, scopes)
     if not _applyset.parent_differs(planned.parent_live, wanted):
         return False
-    diffs.append(_diff(planned.parent_live, wanted, describe(wanted)))
+    diffs.append(object_diff(planned.parent_live, wanted, describe(wanted)))
     resource = cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND)
     if planned.parent_live is None:
         written = cluster.create(resource, wanted, dry_run=check_mode)
@@ -281,16 +272,16 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
     for body in steps["create"]:
         _create(cluster, resource_of[body["kind"]], body, owner, check_mode)
         result["created"].append(describe(body))
-        diffs.append(_diff(None, body, describe(body)))
+        diffs.append(object_diff(None, body, describe(body)))
     for live, body in steps["update"]:
         _update_with_retry(cluster, resource_of[body["kind"]], live, body, owner, check_mode)
         result["updated"].append(describe(body))
-        diffs.append(_diff(live, body, describe(body)))
+        diffs.append(object_diff(live, body, describe(body)))
     for live in steps["delete"]:
         if not _delete(cluster, resource_of[live["kind"]], live, owner, check_mode):
             continue
         result["deleted"].append(describe(live))
-        diffs.append(_diff(live, None, describe(live)))
+        diffs.append(object_diff(live, None, describe(live)))
     if planned.applyset:
         parent_written = _write_parent(cluster, planned, owner, planned.scopes_after, check_mode, diffs) or parent_written
     result["changed"] = bool(result["created"] or result["updated"] or result["deleted"] or parent_written)

@@ -19,7 +19,7 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import strip_server_fields
+from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import object_diff
 from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
 from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_error
 from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import conflict_backoff
@@ -78,15 +78,6 @@ def converge(cluster, resource, desired, owner, state="present", retries=5, chec
         live = _UNREAD
 
 
-def _diff(before, after, header):
-    return {
-        "before": strip_server_fields(before) if before else {},
-        "after": strip_server_fields(after) if after else {},
-        "before_header": header,
-        "after_header": header,
-    }
-
-
 def _report(result, desired):
     return {
         "name": desired["name"],
@@ -107,7 +98,7 @@ def _apply_one(cluster, resource, desired, owner, state, retries, check_mode, wa
     report["result"] = result.obj if check_mode or result.action == "none" else written
     report["api_version"] = resource.group_version
     if want_diff:
-        report["diff"] = _diff(live, result.obj, _where(desired))
+        report["diff"] = object_diff(live, result.obj, _where(desired))
     return report
 
 
@@ -181,7 +172,7 @@ def _apply_plans(cluster, resource, plans, owner, retries, check_mode, want_diff
         counts[result.action] += 1
         results.append(_report(result, item))
         if want_diff and result.changed:
-            diffs.append(_diff(live, result.obj, _where(item)))
+            diffs.append(object_diff(live, result.obj, _where(item)))
     report = {"changed": any(entry["changed"] for entry in results), "results": results, "counts": counts,
               "api_version": resource.group_version}
     for field in ("routes_added", "routes_updated", "routes_removed"):
