@@ -380,6 +380,7 @@ class ControlPlane:
         of the namespaces that existed then. No namespace controller runs, so a namespace's
         objects are deleted first and the namespace is then finalized by hand."""
         self.clear_faults()
+        self.proxy.drain()
         self.kubelet.reset()
         current = self._inventory()
         extra = [key for key in current if key not in self._baseline]

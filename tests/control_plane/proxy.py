@@ -84,6 +84,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         proxy = self.server.proxy
+        proxy.in_flight(1)
+        try:
+            self._forward(proxy)
+        finally:
+            proxy.in_flight(-1)
+
+    def _forward(self, proxy):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         if proxy.latency:
@@ -151,6 +158,8 @@ class FaultProxy:
         self.latency = 0.0
         self._faults = []
         self._lock = threading.Lock()
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
         self._server = LoopbackServer(_Handler, serving_crt, serving_key, "api-fault-proxy", proxy=self)
 
     @property
@@ -166,6 +175,18 @@ class FaultProxy:
         with self._lock:
             self._faults = []
         self.latency = 0.0
+
+    def in_flight(self, change):
+        with self._idle:
+            self._busy += change
+            if not self._busy:
+                self._idle.notify_all()
+
+    def drain(self, timeout=15.0):
+        """Wait until no request is in the proxy: one a fault held past its client's timeout still
+        reaches the API server, and must do so before the next test, not during it."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._busy, timeout)
 
     def take(self, entry):
         with self._lock:

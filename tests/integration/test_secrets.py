@@ -114,7 +114,8 @@ def test_no_run_mode_shows_the_token_or_a_key(cluster, service_account, client, 
     outputs["-vvv"] = run(inventory, kubeconfig=kubeconfig, verbosity=3)
     # The API server authenticated every request, by the token or by the certificate.
     users = set(r["user"] for r in cluster.requests)
-    assert users == {account, CLIENT_USER}, users
+    assert users == {account, CLIENT_USER}, [(r["user"], r["verb"], r["plural"], r["namespace"], r["name"], r["status"])
+                                             for r in cluster.requests if r["user"] not in (account, CLIENT_USER)]
 
     # (The search finds each secret where it is.)
     key = Path(key_file).read_text()
