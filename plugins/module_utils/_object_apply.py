@@ -205,35 +205,37 @@ def _scope_of(obj, resource_of):
     return (resource.group_version, resource.kind, obj["metadata"].get("namespace") if resource.namespaced else None)
 
 
+def _read_parent(cluster, applyset, scopes, prune_scope):
+    """The live parent and the scopes it records (None: no parent yet); ``scopes`` gains the
+    recorded ones, or, without a parent, the namespaced entries of the legacy ``prune_scope``."""
+    parent_live = cluster.get(cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND), applyset["name"],
+                              applyset["namespace"])
+    recorded = _applyset.recorded_scopes(parent_live)
+    if recorded is None:
+        scopes.update(_scopes(cluster, [], [item for item in prune_scope or [] if item.get("namespace")]))
+    else:
+        _recorded(cluster, scopes, recorded)
+    return parent_live, recorded
+
+
 def plan_object_set(cluster, definitions, owner, prune=False, prune_scope=None, applyset=None):
     """Read the owner's objects (one LIST per kind and namespace) and plan the
     writes; every refusal comes here, before any write. Returns what
     ``write_object_set`` writes, so a caller can look at the plan first.
     ``applyset``: ``{name, namespace}`` of the set's parent ConfigMap."""
-    if not applyset:
-        desired = prepare(definitions, owner)
-        scopes = _scopes(cluster, desired, prune_scope)
-        live_owned, resource_of = _list_scopes(cluster, scopes, owner)
-        steps = plan(desired, live_owned, prune)
-        _refuse_foreign(cluster, steps["create"], resource_of)
-        return ObjectSetPlan(steps, resource_of)
-    set_id = _applyset.applyset_id(applyset["name"], applyset["namespace"])
-    desired = prepare(definitions, owner, {_applyset.PART_OF_LABEL: set_id})
-    scopes = _scopes(cluster, desired, None)
+    part_of = {_applyset.PART_OF_LABEL: _applyset.applyset_id(applyset["name"], applyset["namespace"])} if applyset else None
+    desired = prepare(definitions, owner, part_of)
+    scopes = _scopes(cluster, desired, None if applyset else prune_scope)
     declared = list(scopes)
-    parent_live = cluster.get(cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND), applyset["name"], applyset["namespace"])
-    recorded = _applyset.recorded_scopes(parent_live)
-    if recorded is None:
-        legacy = [item for item in prune_scope or [] if item.get("namespace")]
-        scopes.update(_scopes(cluster, [], legacy))
-    else:
-        _recorded(cluster, scopes, recorded)
+    parent_live, recorded = _read_parent(cluster, applyset, scopes, prune_scope) if applyset else (None, [])
     live_owned, resource_of = _list_scopes(cluster, scopes, owner)
     warnings = []
     if recorded is None:
         live_owned += _adopt_everywhere(cluster, prune_scope, owner, live_owned, resource_of, warnings)
     steps = plan(desired, live_owned, prune)
     _refuse_foreign(cluster, steps["create"], resource_of)
+    if not applyset:
+        return ObjectSetPlan(steps, resource_of)
     during = set(declared) | set(recorded or []) | set(_scope_of(obj, resource_of) for obj in live_owned)
     after = set(declared) if prune else during
     return ObjectSetPlan(steps, resource_of, applyset, parent_live, sorted(during, key=str), sorted(after, key=str), warnings)

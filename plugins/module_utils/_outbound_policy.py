@@ -83,8 +83,13 @@ def _meshconfig(cluster, params, check_mode, want_diff, names, sleep):
     return None  # not reached: the loop returns or raises
 
 
+def _sidecar_settings(params):
+    """What ``_sidecar`` takes: the module's ``sidecar`` option with the mode and istiod's namespace."""
+    return dict(params["sidecar"] or {}, mode=params["mode"], istio_namespace=params["istio_namespace"])
+
+
 def _sidecars(cluster, params, check_mode, want_diff, names):
-    settings = dict(params["sidecar"] or {}, mode=params["mode"], istio_namespace=params["istio_namespace"])
+    settings = _sidecar_settings(params)
     definitions = sidecar.definitions(settings)
     resource = cluster.resource(settings.get("api_version") or sidecar.API_VERSION, sidecar.KIND)
     live = []
@@ -105,13 +110,12 @@ def _sidecars(cluster, params, check_mode, want_diff, names):
     return dict(applied, sidecars=len(definitions))
 
 
-def input_errors(params):
+def input_errors(params, names):
     """Every error in the settings, before any request."""
     if params["target"] == "sidecar":
-        settings = dict(params["sidecar"] or {}, mode=params["mode"], istio_namespace=params["istio_namespace"])
-        return sidecar.validate(settings)
+        return sidecar.validate(_sidecar_settings(params))
     try:
-        meshconfig.check_mode(params["mode"], dict(DEFAULT_NAMES, **(params.get("variable_names") or {}))["mode"])
+        meshconfig.check_mode(params["mode"], names["mode"])
     except meshconfig.MeshConfigError as exc:
         return [str(exc)]
     return []
@@ -120,7 +124,7 @@ def input_errors(params):
 def set_policy(params, connect, check_mode=False, want_diff=False, sleep=time.sleep):
     """The module's result; ``connect()`` returns a k8s_glue.Cluster, called only for valid settings."""
     names = dict(DEFAULT_NAMES, **(params.get("variable_names") or {}))
-    errors = input_errors(params)
+    errors = input_errors(params, names)
     if errors:
         raise PolicyError("outbound policy settings have {0} error(s); nothing was changed: {1}".format(len(errors), " ".join(errors)))
     cluster = connect()
