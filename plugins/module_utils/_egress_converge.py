@@ -36,7 +36,8 @@ class InputError(Exception):
 
 def _render(params):
     settings = resolve_settings(dict(params["settings"] or {}, owner=params["owner"]))
-    errors = input_errors(params["hosts"], settings)
+    # Errors name the host list as the caller's user knows it: the option, or the role's variable.
+    errors = input_errors(params["hosts"], settings, var_name=(params.get("variable_names") or {}).get("hosts") or "hosts")
     if errors:
         raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(errors), "\n- ".join(errors)))
     rendered = render(normalize_hosts(params["hosts"]), settings)

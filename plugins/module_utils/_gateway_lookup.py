@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway_state, _gateway as gateway
 from ansible_collections.meshops.istio_egress.plugins.module_utils._api_errors import explain_api_error
+from ansible_collections.meshops.istio_egress.plugins.module_utils._failure import ModuleFailure
 from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
 
 POLL_SECONDS = 1.0
@@ -76,3 +77,13 @@ def find_gateway(params, connect, check_mode=False, sleep=time.sleep, clock=time
             sleep(POLL_SECONDS)
             state = _decide(params, settings, _read(cluster, settings, params["install"]), check_mode)
     return {"gateway": state, "facts": _gateway_state.facts(settings, state, params["cluster_domain"])}
+
+
+def module_result(params, connect, check_mode=False, want_diff=False):
+    """The egress_gateway_facts module's result: ``gateway`` and the ``egress_gateway_facts`` fact."""
+    found = find_gateway(params, connect, check_mode)
+    state = found["gateway"]
+    if state["errors"]:
+        raise ModuleFailure(" ".join(state["errors"]), gateway=state)
+    return {"gateway": state, "ansible_facts": {"egress_gateway_facts": found["facts"]},
+            "warnings": [state["warning"]] if state.get("warning") else []}

@@ -147,9 +147,10 @@ def _without_client_retries(client):
 class Cluster(object):
     """A thin, JSON-in/JSON-out view of one cluster's API."""
 
-    def __init__(self, module):
+    def __init__(self, params):
+        """``params``: a module's validated parameters (the auth_argspec options)."""
         try:
-            self._client = get_api_client(module=module).client
+            self._client = get_api_client(**dict((key, params.get(key)) for key in AUTH_ARG_SPEC)).client
         except (DynamicApiError, TransportError) as exc:
             # The client asks the server its version first: a wrong token, an unknown CA or an
             # unreachable server shows here, as one sentence.
@@ -157,7 +158,7 @@ class Cluster(object):
             message, reason = _server_message(exc)
             error = ApiError(str(exc), status, reason or "", detail=message or str(exc).splitlines()[0])
             raise ApiError(explain_api_error(error, "reach the API server"), status, error.reason)
-        self._timeout = module.params.get("request_timeout") or DEFAULT_TIMEOUT
+        self._timeout = params.get("request_timeout") or DEFAULT_TIMEOUT
         _without_client_retries(self._client.client)
         self._resources = {}
 

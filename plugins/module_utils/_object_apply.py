@@ -302,3 +302,9 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
     result = write_object_set(cluster, planned, owner, check_mode, want_diff)
     result["warnings"] = planned.warnings
     return result
+
+
+def module_result(params, connect, check_mode=False, want_diff=False):
+    """The object_set module's result."""
+    return apply_object_set(connect(), params["definitions"], params["owner"], prune=params["prune"],
+                            prune_scope=params["prune_scope"], check_mode=check_mode, want_diff=want_diff)

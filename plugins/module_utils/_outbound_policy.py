@@ -155,3 +155,10 @@ def _report(params, result, names):
     return ("{0}: outboundTrafficPolicy.mode {1} -> {2}. Note - a helm upgrade or istioctl install of istiod rewrites this ConfigMap; "
             "set the mode in its values ({3}=helm or istioctl) to keep it.".format(
                 result["configmap"], result["previous_mode"] or "unset (ALLOW_ANY)", params["mode"], names["target"]))
+
+
+def module_result(params, connect, check_mode=False, want_diff=False):
+    """The outbound_policy module's result, its facts as ``outbound_policy_facts``."""
+    result = set_policy(params, connect, check_mode, want_diff)
+    result["ansible_facts"] = {"outbound_policy_facts": result.pop("facts")}
+    return result

@@ -14,12 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.meshops.istio_egress.plugins.module_utils._failure import ModuleFailure
 
-class EmptyPruneRefused(Exception):
+
+class EmptyPruneRefused(ModuleFailure):
     """An empty host list would prune objects and the opt-in is off; nothing was written."""
 
     def __init__(self, message, owner, kinds):
-        super(EmptyPruneRefused, self).__init__(message)
+        super(EmptyPruneRefused, self).__init__(
+            message, empty_prune_refused=dict(owner=owner, total=sum(kinds.values()), kinds=kinds))
         self.owner = owner
         self.kinds = kinds
 

@@ -132,12 +132,13 @@ ansible_facts:
         replicas: 1
 """
 
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils._gateway_lookup import SettingsError, find_gateway
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._gateway_lookup import SettingsError, module_result
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import ModuleSpec, run_module
 
 
-def main():
+def spec():
+    """The options and the one call (shared with the action plugin that may run it in-process)."""
     argument_spec = auth_argspec()
     argument_spec.update(
         settings=dict(type="dict", required=True),
@@ -150,16 +151,11 @@ def main():
         render=dict(type="bool", default=False),
         variable_names=dict(type="dict", default={}),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = find_gateway(module.params, lambda: Cluster(module), module.check_mode)
-    except (SettingsError, ApiError) as exc:
-        module.fail_json(msg=str(exc))
-    if result["gateway"].get("warning"):
-        module.warn(result["gateway"]["warning"])
-    if result["gateway"]["errors"]:
-        module.fail_json(msg=" ".join(result["gateway"]["errors"]), gateway=result["gateway"])
-    module.exit_json(changed=False, gateway=result["gateway"], ansible_facts={"egress_gateway_facts": result["facts"]})
+    return ModuleSpec(argument_spec, module_result, errors=(SettingsError, ApiError))
+
+
+def main():
+    run_module(spec())
 
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ options:
     default: false
   variable_names:
     description:
-      - What the refusal of an empty O(hosts) calls O(hosts), O(prune) and O(allow_empty_prune) (keys C(hosts), C(prune),
-        C(allow_empty_prune)); a role passes the names of its variables. Unset keys keep the option names.
+      - What the host list's item errors and the refusal of an empty O(hosts) call O(hosts), O(prune) and
+        O(allow_empty_prune) (keys C(hosts), C(prune), C(allow_empty_prune)). A role passes the names of its variables.
+        Unset keys keep the option names.
     type: dict
     default: {}
   render_dir:
@@ -163,15 +164,15 @@ files:
   type: dict
 """
 
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_converge import InputError, converge
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, auth_argspec, prune_scope_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import ModuleSpec, run_module
 from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import PlanError
-from ansible_collections.meshops.istio_egress.plugins.module_utils._prune_guard import EmptyPruneRefused
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError
 
 
-def main():
+def spec():
+    """The options and the one call (shared with the action plugin that may run it in-process)."""
     argument_spec = auth_argspec()
     argument_spec.update(
         hosts=dict(type="list", elements="dict", required=True),
@@ -184,16 +185,11 @@ def main():
         render_dir=dict(type="path"),
         conflict_retries=dict(type="int", default=5),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = converge(module.params, lambda: Cluster(module), module.check_mode, module._diff)
-    except EmptyPruneRefused as exc:
-        module.fail_json(msg=str(exc), empty_prune_refused=dict(owner=exc.owner, total=exc.total, kinds=exc.kinds))
-    except (InputError, ApiError, PlanError, MergeError, OSError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    return ModuleSpec(argument_spec, converge, errors=(InputError, ApiError, PlanError, MergeError, OSError, ValueError))
+
+
+def main():
+    run_module(spec())
 
 
 if __name__ == "__main__":

@@ -115,13 +115,14 @@ api_versions:
   sample: {ServiceEntry: networking.istio.io/v1}
 """
 
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec, prune_scope_argspec
-from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import apply_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, auth_argspec, prune_scope_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import ModuleSpec, run_module
+from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import module_result
 from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import PlanError
 
 
-def main():
+def spec():
+    """The options and the one call (shared with the action plugin that may run it in-process)."""
     argument_spec = auth_argspec()
     argument_spec.update(
         definitions=dict(type="list", elements="dict", required=True),
@@ -129,23 +130,11 @@ def main():
         prune=dict(type="bool", default=False),
         prune_scope=prune_scope_argspec(),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
-    try:
-        result = apply_object_set(
-            Cluster(module),
-            params["definitions"],
-            params["owner"],
-            prune=params["prune"],
-            prune_scope=params["prune_scope"],
-            check_mode=module.check_mode,
-            want_diff=module._diff,
-        )
-    except (ApiError, PlanError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    return ModuleSpec(argument_spec, module_result, errors=(ApiError, PlanError))
+
+
+def main():
+    run_module(spec())
 
 
 if __name__ == "__main__":

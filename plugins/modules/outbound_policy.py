@@ -119,13 +119,14 @@ created:
   elements: str
 """
 
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils._outbound_policy import PolicyError, set_policy
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import ModuleSpec, run_module
 from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan import PlanError
+from ansible_collections.meshops.istio_egress.plugins.module_utils._outbound_policy import PolicyError, module_result
 
 
-def main():
+def spec():
+    """The options and the one call (shared with the action plugin that may run it in-process)."""
     argument_spec = auth_argspec()
     argument_spec.update(
         target=dict(type="str", default="meshconfig", choices=["meshconfig", "sidecar"]),
@@ -137,15 +138,11 @@ def main():
         sidecar=dict(type="dict", default={}),
         variable_names=dict(type="dict", default={}),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = set_policy(module.params, lambda: Cluster(module), module.check_mode, module._diff)
-    except (PolicyError, ApiError, PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    facts = result.pop("facts")
-    module.exit_json(ansible_facts={"outbound_policy_facts": facts}, **result)
+    return ModuleSpec(argument_spec, module_result, errors=(PolicyError, ApiError, PlanError, ValueError))
+
+
+def main():
+    run_module(spec())
 
 
 if __name__ == "__main__":

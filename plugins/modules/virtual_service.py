@@ -293,8 +293,8 @@ diff:
   type: raw
 """
 
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, Cluster, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, auth_argspec
+from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import ModuleSpec, run_module
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import run
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError
 
@@ -309,7 +309,8 @@ def _strings():
     return dict(type="list", elements="str")
 
 
-def main():
+def spec():
+    """The options and the one call (shared with the action plugin that may run it in-process)."""
     argument_spec = auth_argspec()
     argument_spec.update(
         name=dict(type="str"),
@@ -340,17 +341,13 @@ def main():
         ),
         prune=dict(type="bool", default=False),
     )
-    module = AnsibleK8SModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=[("virtual_services", option) for option in _SINGLE],
-        required_one_of=[("name", "virtual_services")],
-    )
-    try:
-        result = run(module.params, lambda: Cluster(module), module.check_mode, module._diff)
-    except (ApiError, MergeError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    return ModuleSpec(argument_spec, run, errors=(ApiError, MergeError),
+                      mutually_exclusive=[("virtual_services", option) for option in _SINGLE],
+                      required_one_of=[("name", "virtual_services")])
+
+
+def main():
+    run_module(spec())
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ CASES = [
          ("DestinationRule", "httpbin", "spec.trafficPolicy.tls.credentialname")),
     # egress_hosts: the role's module, called directly
     Case("eh-bad-host", egress_hosts([{"host": "httpbin.org"}, {"host": "api..github.com"}]),
-         ("external_services_hosts[1]", "host:", "api..github.com")),
+         ("\n- hosts[1]", "host:", "api..github.com")),
     Case("eh-setting-typo", egress_hosts([{"host": "httpbin.org"}], settings={"namespce": "egress"}),
          ("namespce", "unknown setting", "did you mean 'namespace'")),
     Case("eh-bad-owner", egress_hosts([{"host": "httpbin.org"}], owner="team a"), ("owner:", "'team a'")),

@@ -12,18 +12,6 @@ NS = "istio-system"
 OWNER = "unit"
 
 
-class Module(object):
-    """What kubernetes.core's get_api_client reads from an AnsibleModule."""
-
-    server_side_dry_run = False
-
-    def __init__(self, kubeconfig, request_timeout):
-        self.params = {"kubeconfig": kubeconfig, "request_timeout": request_timeout}
-
-    def requires(self, *args, **kwargs):
-        pass
-
-
 def service_entry(name, host):
     return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": NS},
             "spec": {"hosts": [host], "ports": [{"number": 80, "name": "http-80", "protocol": "HTTP"}],
@@ -32,7 +20,7 @@ def service_entry(name, host):
 
 @pytest.fixture
 def cluster(apiserver):
-    return Cluster(Module(apiserver.proxied_kubeconfig, request_timeout=2))
+    return Cluster({"kubeconfig": apiserver.proxied_kubeconfig, "request_timeout": 2})
 
 
 def apply(cluster, *bodies):

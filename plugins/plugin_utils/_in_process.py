@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops engineers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
+"""Run a module of this collection in the controller's worker process.
+
+A cluster is reached from the controller (``connection: local``), so shipping
+a module to a new Python process buys nothing but its start: AnsiballZ plus
+importing the kubernetes client cost about 0.5 s of CPU per task, most of a
+no-op run. Ansible loads an action plugin's class in the main process before
+it forks the worker, so the imports below are paid once per playbook run.
+
+The module still runs as a module whenever the task would not run here:
+another connection, become, async, an interpreter other than this one, or
+``istio_egress_in_process: false``. Both paths validate with the module's own
+argument_spec and call the same function (module_utils/_module_entry.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+try:
+    from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import result_of
+except ImportError:  # no kubernetes client in the controller's Python: the module process reports it
+    result_of = None
+
+IN_PROCESS_VARIABLE = "istio_egress_in_process"
+
+
+class InProcessAction(ActionBase):
+    """The action of a module; ``module_spec()`` returns its ModuleSpec (None: not importable here)."""
+
+    _supports_check_mode = True
+    _supports_async = True
+    module_spec = None
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(InProcessAction, self).run(tmp, task_vars)
+        del tmp
+        if self._runs_here(task_vars or {}):
+            return merge_hash(result, self._run_here())
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def _runs_here(self, task_vars):
+        if result_of is None or self.module_spec is None or self._task.async_val or self._play_context.become:
+            return False
+        if getattr(self._connection, "transport", None) not in ("local", "ansible.builtin.local"):
+            return False
+        # An extra var (-e istio_egress_in_process=false) is a string.
+        if not boolean(self._templar.template(task_vars.get(IN_PROCESS_VARIABLE, True)), strict=False):
+            return False
+        interpreter = task_vars.get("ansible_python_interpreter")
+        if interpreter is None:
+            return True
+        interpreter = shutil.which(str(self._templar.template(interpreter))) or ""
+        return os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+
+    def _run_here(self):
+        spec = self.module_spec()
+        # Plain data, as a module process receives it: the task's arguments may hold Ansible's tagged types.
+        args = json.loads(json.dumps(self._task.args))
+        validated = ArgumentSpecValidator(spec.argument_spec, **spec.constraints).validate(args)
+        if validated.error_messages:
+            msg = validated.errors.msg
+            if isinstance(validated.errors[0], UnsupportedError):
+                msg = "Unsupported parameters for ({0}) module: {1}".format(self._task.action, msg)
+            return {"failed": True, "msg": msg}
+        # The task's environment (K8S_AUTH_* among others), as the module process would get it; this
+        # worker process runs this one task.
+        environment = {}
+        self._compute_environment_string(environment)
+        os.environ.update(dict((key, str(value)) for key, value in environment.items()))
+        params = validated.validated_parameters
+        result = result_of(spec, params, bool(self._task.check_mode), bool(self._task.diff))
+        result["warnings"].extend("Both option {option} and its alias {alias} are set.".format(**w) for w in validated._warnings)
+        result["invocation"] = {"module_args": params}
+        return remove_values(result, validated._no_log_values)
