@@ -17,11 +17,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import (
     VAR_NAME, normalize_hosts, validate_hosts,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_inputs import input_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils._plan import plan_hosts, port_list
 from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
-    gateway_port_errors, needed_ports, rendered_ports, warnings,
+    gateway_port_errors, needed_ports, rendered_ports,
 )
-from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render, resolve_settings
 
 
 def _fail(what, errors):
@@ -32,7 +31,7 @@ def _fail(what, errors):
 def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None, role_variables=False):
     if settings is None:
         return validate_hosts(hosts, var_name=var_name)
-    return input_errors(hosts, resolve_settings(dict(settings)), var_name, role_variables)
+    return plan_hosts(hosts, dict(settings), var_name, setting_variables=role_variables).errors
 
 
 def normalize_egress_hosts(hosts, var_name=VAR_NAME):
@@ -46,8 +45,7 @@ def render_egress(hosts, settings=None, var_name=VAR_NAME, **overrides):
     if settings is not None and not isinstance(settings, dict):
         raise AnsibleFilterError("render_egress: settings must be a dict, got {0}".format(
             type(settings).__name__))
-    resolved = _checked(hosts, settings, overrides, var_name, "cannot render the egress objects")
-    return render(normalize_hosts(hosts), resolved)
+    return _checked(hosts, settings, overrides, var_name, "cannot render the egress objects", render=True).rendered
 
 
 def egress_gateway_port_errors(data, gateway_ports, var_name=VAR_NAME):
@@ -77,24 +75,21 @@ def _port_number(value):
 
 
 def egress_gateway_ports(hosts, var_name=VAR_NAME):
-    needed = needed_ports(normalize_egress_hosts(hosts, var_name))
-    return [{"number": number, "protocol": protocol} for number, (protocol, unused) in sorted(needed.items())]
+    return port_list(needed_ports(normalize_egress_hosts(hosts, var_name)))
 
 
 def egress_warnings(hosts, settings=None, var_name=VAR_NAME, **overrides):
-    resolved = _checked(hosts, settings, overrides, var_name, "cannot check the egress hosts")
-    return warnings(normalize_hosts(hosts), resolved)
+    return _checked(hosts, settings, overrides, var_name, "cannot check the egress hosts").warnings
 
 
-def _checked(hosts, settings, overrides, var_name, failure):
-    """The resolved settings (``settings`` with ``overrides``), failing with every input error."""
+def _checked(hosts, settings, overrides, var_name, failure, render=False):
+    """The plan of ``hosts`` under ``settings`` with ``overrides``, failing with every input error."""
     merged = dict(settings or {})
     merged.update(overrides)
-    resolved = resolve_settings(merged)
-    errors = input_errors(hosts, resolved, var_name)
-    if errors:
-        _fail(failure, errors)
-    return resolved
+    plan = plan_hosts(hosts, merged, var_name, render=render)
+    if plan.errors:
+        _fail(failure, plan.errors)
+    return plan
 
 
 class FilterModule(object):

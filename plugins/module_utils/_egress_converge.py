@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
-"""The external_services role's whole job in one process: validate the host
-list, render every object, then write files (render mode) or converge the
+"""The external_services role's whole job in one process: plan the host list
+(validate, normalise, render: ``_plan.plan_hosts``), then write files (render mode) or converge the
 cluster: the owned objects through object_apply, the VirtualService routes
 through the virtual_service module's own batch merge.
 
@@ -18,11 +18,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset, _manifests as manifests
-from ansible_collections.meshops.istio_egress.plugins.module_utils._egress_inputs import input_errors
-from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils._object_apply import plan_object_set, planned_deletes, write_object_set
+from ansible_collections.meshops.istio_egress.plugins.module_utils._plan import plan_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils._prune_guard import check_empty_prune
-from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render, resolve_settings
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import apply_batch as apply_virtual_services
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import plan_batch as plan_virtual_services
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_apply import released as released_virtual_services
@@ -35,15 +33,14 @@ class InputError(Exception):
 
 
 def _render(params):
-    settings = resolve_settings(dict(params["settings"] or {}, owner=params["owner"]))
     # Errors name the host list as the caller's user knows it: the option, or the role's variable.
-    errors = input_errors(params["hosts"], settings, var_name=(params.get("variable_names") or {}).get("hosts") or "hosts")
-    if errors:
-        raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(errors), "\n- ".join(errors)))
-    rendered = render(normalize_hosts(params["hosts"]), settings)
-    for item in rendered["virtual_services"]:
+    plan = plan_hosts(params["hosts"], dict(params["settings"] or {}, owner=params["owner"]),
+                      hosts_name=(params.get("variable_names") or {}).get("hosts") or "hosts", render=True)
+    if plan.errors:
+        raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(plan.errors), "\n- ".join(plan.errors)))
+    for item in plan.rendered["virtual_services"]:
         prepare(desired_from_options(item))  # an invalid route fails here, before any write
-    return rendered, settings
+    return plan.rendered, plan.settings
 
 
 def _write_files(rendered, settings, params, check_mode):

@@ -402,6 +402,12 @@ def _format(var_name, index, host, field, message):
     return "{0}[{1}]{2}: {3}: {4}".format(var_name, index, known, field, message)
 
 
+def parse_hosts(items, var_name=VAR_NAME):
+    """(normalised items, every error) of ``items`` in one pass; the items are
+    usable only when there is no error."""
+    return _parse_all(items, var_name)
+
+
 def validate_hosts(items, var_name=VAR_NAME):
     """Every error in ``items`` (an ``external_services_hosts`` list), as
     readable strings; an empty list means valid."""

@@ -310,6 +310,13 @@ def render(hosts, settings):
         if errors:
             raise ValueError("the egress gateway Service cannot carry these hosts; nothing was changed:\n"
                              + "\n".join(errors))
+    return render_valid(hosts, settings)
+
+
+def render_valid(hosts, settings):
+    """``render`` of inputs already checked (``_plan.plan_hosts``): normalised
+    ``hosts`` that ``combination_errors`` and ``gateway_port_errors`` passed,
+    resolved ``settings`` that ``validate_settings`` passed."""
     gateway, fqdn = gateway_name(settings["owner"]), gateway_fqdn(settings)
     hosts = sorted(hosts, key=lambda h: h["host"])
     objects = _service_entries(hosts, settings)
