@@ -15,3 +15,4 @@ except ImportError:  # no kubernetes client here: the module runs as a module
 
 class ActionModule(InProcessAction):
     module_spec = staticmethod(spec) if spec else None
+    connects = False

@@ -11,6 +11,10 @@ importing the kubernetes client cost about 0.5 s of CPU per task, most of a
 no-op run. Ansible loads an action plugin's class in the main process before
 it forks the worker, so the imports below are paid once per playbook run.
 
+Either way the collection's connection variables (istio_egress_kubeconfig,
+istio_egress_context) fill the module's kubeconfig and context when neither
+the task nor module_defaults sets them.
+
 The module still runs as a module whenever the task would not run here:
 another connection, become, async, an interpreter other than this one, or
 ``istio_egress_in_process: false``. Both paths validate with the module's own
@@ -37,6 +41,9 @@ except ImportError:  # no kubernetes client in the controller's Python: the modu
     result_of = None
 
 IN_PROCESS_VARIABLE = "istio_egress_in_process"
+# The collection's connection variables (per inventory host, i.e. per cluster) and the options they fill
+# when neither the task nor module_defaults sets them.
+CONNECTION_VARIABLES = {"kubeconfig": "istio_egress_kubeconfig", "context": "istio_egress_context"}
 
 
 class InProcessAction(ActionBase):
@@ -45,17 +52,33 @@ class InProcessAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
     module_spec = None
+    # False for a module that takes no connection options.
+    connects = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(InProcessAction, self).run(tmp, task_vars)
         del tmp
-        if self._runs_here(task_vars or {}):
-            return merge_hash(result, self._run_here())
+        task_vars = task_vars or {}
+        args = self._module_args(task_vars)
+        if self._runs_here(task_vars):
+            return merge_hash(result, self._run_here(args))
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+        result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _module_args(self, task_vars):
+        """The task's arguments (module_defaults included), as plain data, with the cluster named by the
+        collection's connection variables where the task left it out: declared once per inventory host,
+        they reach every module of the collection, in a role or not."""
+        # Plain data, as a module process receives it: the task's arguments may hold Ansible's tagged types.
+        args = json.loads(json.dumps(self._task.args))
+        if self.connects:
+            for option, variable in CONNECTION_VARIABLES.items():
+                if args.get(option) is None and task_vars.get(variable) is not None:
+                    args[option] = json.loads(json.dumps(self._templar.template(task_vars[variable])))
+        return args
 
     def _runs_here(self, task_vars):
         if result_of is None or self.module_spec is None or self._task.async_val or self._play_context.become:
@@ -71,10 +94,8 @@ class InProcessAction(ActionBase):
         interpreter = shutil.which(str(self._templar.template(interpreter))) or ""
         return os.path.realpath(interpreter) == os.path.realpath(sys.executable)
 
-    def _run_here(self):
+    def _run_here(self, args):
         spec = self.module_spec()
-        # Plain data, as a module process receives it: the task's arguments may hold Ansible's tagged types.
-        args = json.loads(json.dumps(self._task.args))
         validated = ArgumentSpecValidator(spec.argument_spec, **spec.constraints).validate(args)
         if validated.error_messages:
             msg = validated.errors.msg

@@ -46,6 +46,8 @@ CASES = {
     "unknown-option": (hosts("api.example.com", prunes=True), "prunes"),
     "empty-list": (hosts(), "is empty, so this run would delete all 1 object(s)"),
     "secret": (hosts("secret.example.com", api_key=SECRET), None),
+    # The task's kubeconfig wins over istio_egress_kubeconfig (which names no file for this case).
+    "explicit-wins": (hosts("explicit.example.com"), None),
     "vs-batch": ({"case_module": "virtual_service", "case_args": {
         "virtual_services": [
             {"name": "vs-batch", "hosts": ["vs.example.com"], "gateways": ["mesh"],
@@ -87,8 +89,11 @@ def both_paths(control_plane, tmp_path_factory):
                 if case == "empty-list":  # where the object of an owner from before ApplySets is searched
                     args["prune_scope"] = [{"api_version": "networking.istio.io/v1", "kind": "ServiceEntry",
                                             "namespace": namespace(path)}]
+                kubeconfig = plane.user_kubeconfig("case-" + name)
+                if case == "explicit-wins":
+                    args["kubeconfig"], kubeconfig = kubeconfig, str(directory / "no-such-kubeconfig")
                 inventory[name] = dict(case_vars, case_args=args, istio_egress_in_process=(path == "here"),
-                                       istio_egress_kubeconfig=plane.user_kubeconfig("case-" + name))
+                                       istio_egress_kubeconfig=kubeconfig)
         result = run_playbook(PLAYBOOK, inventory=write_inventory(directory, inventory),
                               env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp), "ANSIBLE_FORKS": "4"})
         outcomes = {}
@@ -132,6 +137,7 @@ def test_both_paths_make_the_same_requests(both_paths, case):
 
 def test_writes_happen_and_check_mode_writes_nothing(both_paths):
     for path in PATHS:
+        assert [r for r in both_paths["requests"][host("explicit-wins", path)] if r[0] in audit.WRITES]
         writes = [r for r in both_paths["requests"][host("converge", path)] if r[0] in audit.WRITES]
         assert writes and not any(r[3] for r in writes)
         checked = [r for r in both_paths["requests"][host("check", path)] if r[0] in audit.WRITES]
