@@ -14,13 +14,15 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import (
-    VAR_NAME, normalize_hosts, validate_hosts,
-)
+from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts, validate_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils._plan import plan_hosts, port_list
 from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
     gateway_port_errors, needed_ports, rendered_ports,
 )
+
+
+# The filters serve the external_services role: errors name its variable unless told otherwise.
+VAR_NAME = "external_services_hosts"
 
 
 def _fail(what, errors):
@@ -28,10 +30,10 @@ def _fail(what, errors):
         what, len(errors), "" if len(errors) == 1 else "s", "\n- ".join(errors)))
 
 
-def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None, role_variables=False):
+def validate_egress_hosts(hosts, var_name=VAR_NAME, settings=None, setting_names=None):
     if settings is None:
         return validate_hosts(hosts, var_name=var_name)
-    return plan_hosts(hosts, dict(settings), var_name, setting_variables=role_variables).errors
+    return plan_hosts(hosts, dict(settings), var_name, setting_names=dict(setting_names or {})).errors
 
 
 def normalize_egress_hosts(hosts, var_name=VAR_NAME):

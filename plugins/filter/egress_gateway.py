@@ -17,8 +17,8 @@ def _plain(settings):
     return dict(settings)
 
 
-def egress_gateway_errors(settings):
-    return gateway.validate(_plain(settings))
+def egress_gateway_errors(settings, names=None):
+    return gateway.validate(_plain(settings), dict(names or {}))
 
 
 def egress_gateway_definitions(settings):

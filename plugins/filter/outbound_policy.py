@@ -28,8 +28,8 @@ def _plain(settings):
     return dict(settings)
 
 
-def outbound_policy_errors(settings):
-    return sidecar.validate(_plain(settings))
+def outbound_policy_errors(settings, names=None):
+    return sidecar.validate(_plain(settings), dict(names or {}))
 
 
 def outbound_policy_sidecars(settings):

@@ -34,8 +34,9 @@ class InputError(Exception):
 
 def _render(params):
     # Errors name the host list as the caller's user knows it: the option, or the role's variable.
-    plan = plan_hosts(params["hosts"], dict(params["settings"] or {}, owner=params["owner"]),
-                      hosts_name=(params.get("variable_names") or {}).get("hosts") or "hosts", render=True)
+    names = params.get("variable_names") or {}
+    plan = plan_hosts(params["hosts"], dict(params["settings"] or {}, owner=params["owner"]), hosts_name=names.get("hosts") or "hosts",
+                      setting_names=names.get("settings"), render=True)
     if plan.errors:
         raise InputError("{0} error(s), nothing was changed:\n- {1}".format(len(plan.errors), "\n- ".join(plan.errors)))
     for item in plan.rendered["virtual_services"]:

@@ -25,6 +25,7 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._compare impo
 from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
     ISTIO_RESERVED_PORTS,
     as_int,
+    name_errors,
     is_dns1035_label,
     is_dns1123_label,
     is_label_key,
@@ -111,9 +112,9 @@ def service_ports(extra_ports=None):
     if extra_ports is None:
         extra_ports = []
     if not isinstance(extra_ports, list):
-        raise ValueError("egress_gateway_extra_ports: must be a list, got {0}".format(type(extra_ports).__name__))
+        raise ValueError("extra_ports: must be a list, got {0}".format(type(extra_ports).__name__))
     for index, item in enumerate(extra_ports):
-        port, error = _extra_port(item, "egress_gateway_extra_ports[{0}]".format(index))
+        port, error = _extra_port(item, "extra_ports[{0}]".format(index))
         if error:
             errors.append(error)
             continue
@@ -121,14 +122,14 @@ def service_ports(extra_ports=None):
         if number in base_numbers:
             continue
         if number in ports and ports[number]["name"] != port["name"]:
-            errors.append("egress_gateway_extra_ports[{0}]: port {1} is also given as {2!r}; one port, one name".format(
+            errors.append("extra_ports[{0}]: port {1} is also given as {2!r}; one port, one name".format(
                 index, number, ports[number]["name"]))
             continue
         ports[number] = port
     names = {}
     for port in ports.values():
         if port["name"] in names and names[port["name"]] != port["port"]:
-            errors.append("egress_gateway_extra_ports: port name {0!r} is used by ports {1} and {2}".format(
+            errors.append("extra_ports: port name {0!r} is used by ports {1} and {2}".format(
                 port["name"], names[port["name"]], port["port"]))
         names[port["name"]] = port["port"]
     if errors:
@@ -142,31 +143,31 @@ def _normalise(settings):
     errors = []
     name = result.get("name")
     if not is_dns1035_label(name):
-        errors.append("egress_gateway_name: {0!r} is not a valid Service name (DNS-1035 label)".format(name))
+        errors.append("name: {0!r} is not a valid Service name (DNS-1035 label)".format(name))
     if not is_dns1123_label(result.get("namespace")):
-        errors.append("egress_gateway_namespace: {0!r} is not a valid namespace name".format(result.get("namespace")))
+        errors.append("namespace: {0!r} is not a valid namespace name".format(result.get("namespace")))
     selector = result.get("selector")
     if not isinstance(selector, dict) or not selector:
-        errors.append("egress_gateway_selector: must be a non-empty dict of labels, got {0!r}".format(selector))
+        errors.append("selector: must be a non-empty dict of labels, got {0!r}".format(selector))
     else:
         for key, value in sorted(selector.items()):
             if not is_label_key(key) or not isinstance(value, str) or not is_label_value(value):
-                errors.append("egress_gateway_selector: {0!r}: {1!r} is not a valid label".format(key, value))
+                errors.append("selector: {0!r}: {1!r} is not a valid label".format(key, value))
     result["revision"] = result.get("revision") or ""
     if not is_label_value(result["revision"]):
-        errors.append("egress_gateway_revision: {0!r} is not a valid label value".format(result["revision"]))
+        errors.append("revision: {0!r} is not a valid label value".format(result["revision"]))
     for key, default in (("min_replicas", 1), ("max_replicas", 5), ("cpu_target", 80)):
         result[key] = as_int(result.get(key, default))
     if result["min_replicas"] is None or result["min_replicas"] < 1:
-        errors.append("egress_gateway_replicas_min: must be an integer >= 1, got {0!r}".format(settings.get("min_replicas")))
+        errors.append("min_replicas: must be an integer >= 1, got {0!r}".format(settings.get("min_replicas")))
     elif result["max_replicas"] is None or result["max_replicas"] < result["min_replicas"]:
-        errors.append("egress_gateway_replicas_max: must be an integer >= egress_gateway_replicas_min ({0}), got {1!r}".format(
+        errors.append("max_replicas: must be an integer >= `min_replicas` ({0}), got {1!r}".format(
             result["min_replicas"], settings.get("max_replicas")))
     if result["cpu_target"] is None or not 1 <= result["cpu_target"] <= 100:
-        errors.append("egress_gateway_cpu_target: must be a percentage 1-100, got {0!r}".format(settings.get("cpu_target")))
+        errors.append("cpu_target: must be a percentage 1-100, got {0!r}".format(settings.get("cpu_target")))
     resources = result.get("resources")
     if resources is not None and not isinstance(resources, dict):
-        errors.append("egress_gateway_resources: must be a dict (requests, limits), got {0!r}".format(resources))
+        errors.append("resources: must be a dict (requests, limits), got {0!r}".format(resources))
     result["resources"] = plain_copy(resources or DEFAULT_RESOURCES)
     try:
         result["ports"] = service_ports(result.get("extra_ports"))
@@ -175,9 +176,10 @@ def _normalise(settings):
     return result, errors
 
 
-def validate(settings):
-    """Every error in the gateway settings, as strings."""
-    return _normalise(settings)[1]
+def validate(settings, names=None):
+    """Every error in the gateway settings, as strings, each led by the
+    setting's key or by what ``names`` calls it (a role's variable)."""
+    return name_errors(_normalise(settings)[1], names)
 
 
 def _checked(settings):
@@ -414,7 +416,7 @@ def manager(deployment):
 def expected_manager(install, owner, helm_release):
     """The ``manager`` value of a gateway that ``install`` mode maintains."""
     if install not in INSTALL_MODES:
-        raise ValueError("egress_gateway_install: must be one of {0}, got {1!r}".format(", ".join(INSTALL_MODES), install))
+        raise ValueError("install: must be one of {0}, got {1!r}".format(", ".join(INSTALL_MODES), install))
     return {
         "none": "",
         "manifest": "manifest/{0}".format(owner),

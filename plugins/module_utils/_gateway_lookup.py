@@ -59,7 +59,7 @@ def find_gateway(params, connect, check_mode=False, sleep=time.sleep, clock=time
     """The module's result: ``gateway`` (the state, ``_gateway_state.decide``) and ``facts``.
     ``connect()`` returns a k8s_glue.Cluster; it is not called with ``render`` nor for invalid settings."""
     settings = dict(params["settings"])
-    errors = gateway.validate(settings)
+    errors = gateway.validate(settings, params.get("variable_names"))
     if errors:
         raise SettingsError("egress gateway settings have {0} error(s); nothing was changed: {1}".format(len(errors), " ".join(errors)))
     settings = gateway._checked(settings)

@@ -27,7 +27,8 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._naming impor
     host_error, is_dns1123_label, is_dns1123_subdomain, is_ip, port_name,
 )
 
-VAR_NAME = "external_services_hosts"
+# What the errors call the list unless the caller names it (the role layer passes its variable's name).
+VAR_NAME = "hosts"
 RESOLUTIONS = ("DNS", "STATIC", "NONE", "DYNAMIC_DNS")
 ITEM_KEYS = ("host", "ports", "via_gateway", "resolution", "tls_origination",
              "allowed_sources", "addresses", "endpoints", "origination_port", "credential_name",

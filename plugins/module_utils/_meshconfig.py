@@ -29,7 +29,7 @@ class MeshConfigError(ValueError):
     pass
 
 
-def check_mode(mode, where="outbound_policy_mode"):
+def check_mode(mode, where="mode"):
     if mode not in MODES:
         raise MeshConfigError("{0}: Istio accepts only {1}, got {2!r}".format(where, " or ".join(MODES), mode))
     return mode

@@ -254,3 +254,27 @@ def server_port_name(protocol, number, host=None):
     as Istio wants port names unique within a Gateway."""
     name = port_name(protocol, number)
     return "{0}-{1}".format(name, digest("server", host)) if host else name
+
+
+# An error that names its input by key: ``key: ...``, ``key[2]: ...``, ``key[2].field: ...``.
+_LEADING_KEY = re.compile(r"^([a-z_]+)(\[[0-9]+\])?((?:\.[A-Za-z0-9_]+|\[[0-9]+\])*)(: | )")
+# Another input, named inside a message: `key`.
+_QUOTED_KEY = re.compile(r"`([a-z_]+)`")
+
+
+def name_errors(errors, names=None, note_key=False):
+    """``errors`` of a function that names its inputs by their keys, each led
+    instead by what ``names`` calls that key (the caller's option, or a
+    role's variable: the role layer passes the names, module_utils knows
+    none); a key quoted as `key` inside a message is named the same way.
+    ``note_key``: add ``(setting key)`` where the name does not end in it."""
+    names = names or {}
+    named = []
+    for error in errors:
+        match = _LEADING_KEY.match(error)
+        if match and match.group(1) in names:
+            key, name = match.group(1), names[match.group(1)]
+            note = " (setting {0})".format(key) if note_key and not name.endswith(key) else ""
+            error = "{0}{1}{2}{3}{4}{5}".format(name, match.group(2) or "", match.group(3), note, match.group(4), error[match.end():])
+        named.append(_QUOTED_KEY.sub(lambda m: names.get(m.group(1), m.group(1)), error))
+    return named

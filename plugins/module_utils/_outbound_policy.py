@@ -29,6 +29,8 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import
 
 DEFAULT_NAMES = {"mode": "mode", "istio_namespace": "istio_namespace", "revision": "revision", "namespaces": "sidecar.namespaces",
                  "target": "target"}
+# The Sidecar settings the module takes in its sidecar option.
+DEFAULT_NAMES.update((key, "sidecar." + key) for key in ("name", "hosts", "hosts_namespace", "gateway_namespace", "api_version"))
 
 
 class PolicyError(Exception):
@@ -113,7 +115,7 @@ def _sidecars(cluster, params, check_mode, want_diff, names):
 def input_errors(params, names):
     """Every error in the settings, before any request."""
     if params["target"] == "sidecar":
-        return sidecar.validate(_sidecar_settings(params))
+        return sidecar.validate(_sidecar_settings(params), names)
     try:
         meshconfig.check_mode(params["mode"], names["mode"])
     except meshconfig.MeshConfigError as exc:

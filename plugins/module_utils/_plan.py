@@ -21,11 +21,12 @@ __metaclass__ = type
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway, _sidecar as sidecar
 from ansible_collections.meshops.istio_egress.plugins.module_utils._failure import ModuleFailure
 from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import parse_hosts
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import name_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
     combination_errors, gateway_port_errors, needed_ports, warnings,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils._render import (
-    name_setting_variables, render_valid, resolve_settings, validate_settings,
+    render_valid, resolve_settings, validate_settings,
 )
 
 
@@ -55,43 +56,49 @@ def port_list(needed):
     return [{"number": number, "protocol": protocol} for number, (protocol, unused) in sorted(needed.items())]
 
 
-def plan_hosts(hosts, settings, hosts_name="hosts", setting_variables=False, render=False):
-    """The Plan of ``hosts`` under ``settings`` (unresolved). ``hosts_name``:
-    what the errors call the list; ``setting_variables``: errors name the
-    external_services role's variables behind the settings; ``render``: also
-    render the objects when the input is valid."""
+def plan_hosts(hosts, settings, hosts_name="hosts", setting_names=None, render=False):
+    """The Plan of ``hosts`` under ``settings`` (unresolved). ``hosts_name``
+    and ``setting_names`` ({key: name}): what the errors call the list and
+    each setting (a role passes its variables' names; by default the keys).
+    ``render``: also render the objects when the input is valid."""
     settings = resolve_settings(settings)
     normalized, errors = parse_hosts(hosts, hosts_name)
-    setting_errors = validate_settings(settings)
-    errors += name_setting_variables(setting_errors) if setting_variables else setting_errors
+    errors += name_errors(validate_settings(settings), setting_names, note_key=True)
     if errors:
         return Plan(settings, errors)
     # In the order a user fixes them: the items and settings, their combinations, the gateway's ports.
     needed = needed_ports(normalized)
-    errors = combination_errors(normalized, settings, hosts_name)
+    errors = name_errors(combination_errors(normalized, settings, hosts_name), setting_names, note_key=True)
     if not errors and settings["gateway_service_ports"] is not None:
         errors = gateway_port_errors(needed, settings["gateway_service_ports"])
     if errors:
         return Plan(settings, errors)
     rendered = render_valid(normalized, settings) if render else None
-    return Plan(settings, [], normalized, port_list(needed), rendered["warnings"] if rendered else warnings(normalized, settings),
-                rendered)
+    found = name_errors(rendered["warnings"] if rendered else warnings(normalized, settings), setting_names)
+    if rendered:
+        rendered["warnings"] = found
+    return Plan(settings, [], normalized, port_list(needed), found, rendered)
 
 
-def site_plan(hosts, hosts_settings, gateway_settings, sidecar_settings=None):
+def site_plan(hosts, hosts_settings, gateway_settings, sidecar_settings=None, names=None):
     """The Plan of a playbook that runs the three roles (meshops.istio_egress.site): the host
-    list's, with the egress gateway's and (target sidecar) the Sidecars' setting errors first,
-    each named by its role variable."""
-    host_plan = plan_hosts(hosts, hosts_settings, "external_services_hosts", setting_variables=True)
-    role_errors = gateway.validate(dict(gateway_settings)) + (sidecar.validate(dict(sidecar_settings)) if sidecar_settings else [])
+    list's, with the egress gateway's and (for Sidecars) the Sidecars' setting errors first.
+    ``names``: what the errors call things, under ``hosts`` (the list), ``settings``,
+    ``gateway`` and ``sidecar`` ({key: name} each; the roles pass their variables')."""
+    names = names or {}
+    host_plan = plan_hosts(hosts, hosts_settings, names.get("hosts") or "hosts", names.get("settings"))
+    role_errors = gateway.validate(dict(gateway_settings), names.get("gateway"))
+    if sidecar_settings:
+        role_errors += sidecar.validate(dict(sidecar_settings), names.get("sidecar"))
     host_plan.errors = role_errors + host_plan.errors
     return host_plan
 
 
 def module_result(params, connect=None, check_mode=False, want_diff=False):
     """The egress_plan module's result: every error at once, or the plan's summary as the ``egress_plan`` fact."""
-    plan = site_plan(params["hosts"], params["settings"], params["gateway_settings"], params.get("sidecar_settings"))
+    names = params.get("variable_names") or {}
+    plan = site_plan(params["hosts"], params["settings"], params["gateway_settings"], params.get("sidecar_settings"), names)
     if plan.errors:
-        raise ModuleFailure("\n- ".join(["settings and external_services_hosts: {0} error(s); nothing was changed:".format(
-            len(plan.errors))] + plan.errors), errors=plan.errors)
+        raise ModuleFailure("\n- ".join(["settings and {0}: {1} error(s); nothing was changed:".format(
+            names.get("hosts") or "hosts", len(plan.errors))] + plan.errors), errors=plan.errors)
     return {"ansible_facts": {"egress_plan": plan.summary()}}

@@ -24,7 +24,6 @@ __metaclass__ = type
 from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import gateway_protocol
 from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import as_int
 
-MTLS_VARIABLE = "external_services_gateway_mtls"
 # Istio's protocol selection: the Service port's appProtocol, else its name
 # up to the first '-'; these make sidecars speak HTTP/2 to the gateway.
 HTTP2_PROTOCOLS = ("http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c")
@@ -34,27 +33,25 @@ def _where(var_name, index, host):
     return "{0}[{1}] (host {2!r})".format(var_name, index, host)
 
 
-def combination_errors(hosts, settings, var_name="external_services_hosts"):
+def combination_errors(hosts, settings, var_name="hosts"):
     """Errors of valid ``hosts`` (normalised, in input order) under valid,
-    resolved ``settings``."""
+    resolved ``settings``; a setting is named `key` (``_naming.name_errors``)."""
     if settings["gateway_mtls"]:
         return []
     errors = []
     for index, host in enumerate(hosts):
         if host["allowed_sources"]:
-            errors.append("{0}: allowed_sources: needs sidecar -> gateway mutual TLS ({1}: true, setting "
-                          "gateway_mtls): without it the egress gateway does not know the source's namespace or "
-                          "service account, so the AuthorizationPolicy would refuse every request".format(
-                              _where(var_name, index, host["host"]), MTLS_VARIABLE))
+            errors.append("{0}: allowed_sources: needs sidecar -> gateway mutual TLS (`gateway_mtls`: true): without "
+                          "it the egress gateway does not know the source's namespace or service account, so the "
+                          "AuthorizationPolicy would refuse every request".format(_where(var_name, index, host["host"])))
     if settings["default_deny"]:
-        errors.append("external_services_default_deny (setting default_deny): needs sidecar -> gateway mutual TLS "
-                      "({0}: true): without it no source can be allowed, so the egress gateway would refuse "
-                      "everything".format(MTLS_VARIABLE))
+        errors.append("default_deny: needs sidecar -> gateway mutual TLS (`gateway_mtls`: true): without it no source "
+                      "can be allowed, so the egress gateway would refuse everything")
     return errors
 
 
 def warnings(hosts, settings):
-    """Readable warnings for valid ``hosts`` under valid ``settings``."""
+    """Readable warnings for valid ``hosts`` under valid ``settings``; a setting is named `key`."""
     result = []
     via_gateway = [h for h in hosts if h["via_gateway"]]
     for host in hosts:
@@ -68,13 +65,13 @@ def warnings(hosts, settings):
                           "it (dynamic forward proxy); where they do not, use served_by: <the one server of "
                           "every name>".format(host["host"]))
         if host["via_gateway"] and settings["default_deny"] and not host["allowed_sources"]:
-            result.append("host {0!r}: no allowed_sources while external_services_default_deny is true: no source "
+            result.append("host {0!r}: no allowed_sources while `default_deny` is true: no source "
                           "may reach it through the egress gateway".format(host["host"]))
     if via_gateway and settings["namespace"] not in (settings["gateway_namespace"],
                                                      settings["control_plane_namespace"]):
         result.append("the egress gateway's DestinationRule lives in namespace {0!r}: sidecars look for it in their "
                       "own namespace, the gateway Service's ({1!r}) and the mesh root namespace (usually {2!r}), "
-                      "so sidecars elsewhere miss its subsets; set external_services_namespace to one of "
+                      "so sidecars elsewhere miss its subsets; set `namespace` to one of "
                       "those".format(settings["namespace"], settings["gateway_namespace"],
                                      settings["control_plane_namespace"]))
     return result

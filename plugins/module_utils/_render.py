@@ -26,12 +26,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
-import re
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils._host_rules import gateway_protocol
 from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import (
     destination_rule_name, gateway_name, host_destination_rule_name, is_dns1035_label, is_dns1123_label,
-    is_dns1123_subdomain, is_label_key, is_label_value, port_name, service_entry_name,
+    is_dns1123_subdomain, is_label_key, is_label_value, name_errors, port_name, service_entry_name,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_labels
 from ansible_collections.meshops.istio_egress.plugins.module_utils._preflight import (
@@ -67,14 +66,9 @@ DEFAULT_SETTINGS = {
     # The gateway Service's ports (numbers or Service port dicts), when known.
     "gateway_service_ports": None,
 }
-# The role variable behind each setting (the external_services role passes its
-# variables as settings): errors name what the user wrote.
-SETTING_VARIABLES = dict((key, "external_services_" + key) for key in DEFAULT_SETTINGS)
-SETTING_VARIABLES.update(owner="istio_egress_owner", gateway_service_ports="external_services_gateway_ports")
 BOOLEAN_SETTINGS = ("gateway_mtls", "default_deny")
 KINDS = ("ServiceEntry", "Gateway", "DestinationRule", "VirtualService")
 _TRUE, _FALSE = ("true", "yes"), ("false", "no")
-_SETTING_KEY = re.compile(r"^([a-z_]+)((?:\[[0-9]+\])?): ")
 _NAMESPACE_RULE = "DNS-1123 label: 1-63 chars of a-z, 0-9 and '-', starting and ending alphanumeric"
 
 
@@ -165,23 +159,6 @@ def validate_settings(settings):
             if not is_label_key(key) or not is_label_value(value):
                 errors.append("gateway_selector: {0!r}: {1!r} is not a valid label".format(key, value))
     return errors + _security_errors(settings)
-
-
-def name_setting_variables(errors):
-    """``errors`` of validate_settings, each led by the role variable that
-    sets the setting: ``external_services_namespace: ...``,
-    ``istio_egress_owner (setting owner): ...``."""
-    named = []
-    for error in errors:
-        match = _SETTING_KEY.match(error)
-        if match and match.group(1) in SETTING_VARIABLES:
-            key = match.group(1)
-            variable = SETTING_VARIABLES[key]
-            # The variable's name says which setting it is, unless it is not the role prefix + the setting.
-            setting = "" if variable == "external_services_" + key else " (setting {0})".format(key)
-            error = "{0}{1}{2}: {3}".format(variable, match.group(2), setting, error[match.end():])
-        named.append(error)
-    return named
 
 
 def gateway_fqdn(settings):
@@ -301,7 +278,7 @@ def render(hosts, settings):
     errors = validate_settings(settings)
     if errors:
         raise ValueError("invalid render settings:\n" + "\n".join(errors))
-    errors = combination_errors(hosts, settings)
+    errors = name_errors(combination_errors(hosts, settings))
     if errors:
         raise ValueError("the hosts cannot be rendered with these settings:\n" + "\n".join(errors))
     if settings["gateway_service_ports"] is not None:
@@ -339,4 +316,4 @@ def render_valid(hosts, settings):
     summary = {"hosts": len(hosts), "via_gateway": len(virtual_services),
                "direct": len(hosts) - len(virtual_services), "objects": counts}
     return {"objects": objects, "virtual_services": virtual_services, "gateway_ports": gateway_ports(all_legs),
-            "warnings": warnings(hosts, settings), "summary": summary}
+            "warnings": name_errors(warnings(hosts, settings)), "summary": summary}

@@ -20,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils._meshconfig import MeshConfigError, check_mode
-from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import host_error, is_dns1123_label, is_dns1123_subdomain
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import host_error, is_dns1123_label, is_dns1123_subdomain, name_errors
 from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import is_owned_by
 
 API_VERSION = "networking.istio.io/v1"
@@ -51,35 +51,36 @@ def egress_hosts(istio_namespace, gateway_namespace, hosts=None, hosts_namespace
     return entries
 
 
-def validate(settings):
-    """Every error in the Sidecar settings, as strings."""
+def validate(settings, names=None):
+    """Every error in the Sidecar settings, as strings, each led by the
+    setting's key or by what ``names`` calls it (a role's variable)."""
     errors = []
     try:
-        check_mode(settings.get("mode"), "outbound_policy_mode (a Sidecar's outboundTrafficPolicy.mode)")
+        check_mode(settings.get("mode"), "mode")
     except MeshConfigError as exc:
         errors.append(str(exc))
     namespaces = settings.get("namespaces")
     if not isinstance(namespaces, list):
-        errors.append("outbound_policy_namespaces: must be a list of namespaces, got {0!r}".format(namespaces))
+        errors.append("namespaces: must be a list of namespaces, got {0!r}".format(namespaces))
     else:
         for index, namespace in enumerate(namespaces):
             if not is_dns1123_label(namespace):
-                errors.append("outbound_policy_namespaces[{0}]: {1!r} is not a valid namespace name".format(index, namespace))
+                errors.append("namespaces[{0}]: {1!r} is not a valid namespace name".format(index, namespace))
     if not is_dns1123_subdomain(settings.get("name")):
-        errors.append("outbound_policy_sidecar_name: {0!r} is not a valid object name".format(settings.get("name")))
+        errors.append("name: {0!r} is not a valid object name".format(settings.get("name")))
     for key in ("istio_namespace", "gateway_namespace"):
         if not is_dns1123_label(settings.get(key)):
-            errors.append("outbound_policy_{0}: {1!r} is not a valid namespace name".format(key, settings.get(key)))
+            errors.append("{0}: {1!r} is not a valid namespace name".format(key, settings.get(key)))
     hosts_namespace = settings.get("hosts_namespace")
     if settings.get("api_version", API_VERSION) not in API_VERSIONS:
-        errors.append("outbound_policy_api_version: must be one of {0}, got {1!r}".format(", ".join(API_VERSIONS), settings.get("api_version")))
+        errors.append("api_version: must be one of {0}, got {1!r}".format(", ".join(API_VERSIONS), settings.get("api_version")))
     if hosts_namespace and not is_dns1123_label(hosts_namespace):
-        errors.append("outbound_policy_hosts_namespace: {0!r} is not a valid namespace name".format(hosts_namespace))
+        errors.append("hosts_namespace: {0!r} is not a valid namespace name".format(hosts_namespace))
     for index, item in enumerate(settings.get("hosts") or []):
         error = host_error(_host_name(item))
         if error:
-            errors.append("outbound_policy_hosts[{0}]: {1}".format(index, error))
-    return errors
+            errors.append("hosts[{0}]: {1}".format(index, error))
+    return name_errors(errors, names)
 
 
 def definitions(settings):

@@ -76,7 +76,8 @@ options:
     default: false
   variable_names:
     description:
-      - The names the messages use for C(name), C(namespace), C(selector) and C(install) (a role passes its variable names).
+      - The names the messages use for C(install) and each key of O(settings) (a role passes its variable names); a key without
+        one is named as it is.
     type: dict
     default: {}
 requirements:

@@ -74,9 +74,9 @@ options:
     default: false
   variable_names:
     description:
-      - What the host list's item errors and the refusal of an empty O(hosts) call O(hosts), O(prune) and
-        O(allow_empty_prune) (keys C(hosts), C(prune), C(allow_empty_prune)). A role passes the names of its variables.
-        Unset keys keep the option names.
+      - What the errors call O(hosts), O(prune) and O(allow_empty_prune) (keys C(hosts), C(prune), C(allow_empty_prune)) and
+        each key of O(settings) (key C(settings), a mapping from setting to name). A role passes the names of its variables.
+        Unset keys keep the option names and the settings' keys.
     type: dict
     default: {}
   render_dir:

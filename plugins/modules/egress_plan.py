@@ -17,7 +17,7 @@ description:
   - The first step of C(meshops.istio_egress.site). Validates and normalises the host list in one pass, checks the settings of the
     C(external_services), C(egress_gateway) and (for per-namespace Sidecars) C(outbound_policy) roles, and the combinations of
     hosts and settings. Reads and writes nothing.
-  - Fails with every error at once, each naming the item and field, as the roles' variables name them.
+  - Fails with every error at once, each naming the item and field (as the roles' variables name them, given O(variable_names)).
   - Sets the fact C(egress_plan), the plan's summary; the egress gateway role takes its C(gateway_ports).
   - The objects themselves are rendered by M(meshops.istio_egress.egress_hosts), from the same inputs through the same function,
     in its own process; passing thousands of objects through Ansible's variables would cost seconds.
@@ -52,6 +52,12 @@ options:
   sidecar_settings:
     description: The C(outbound_policy) role's Sidecar settings (its C(outbound_policy_sidecar_settings)) when it writes Sidecars.
     type: dict
+  variable_names:
+    description:
+      - What the errors call the inputs - C(hosts) (the list's name), and C(settings), C(gateway), C(sidecar) (each a mapping from
+        a setting's key to its name). The roles pass their variables' names; unnamed, an input is called by its option and key.
+    type: dict
+    default: {}
 requirements:
   - python >= 3.10
   - kubernetes >= 24.2.0 (imported with the collection's other modules)
@@ -65,6 +71,10 @@ EXAMPLES = r"""
     hosts: "{{ external_services_hosts }}"
     settings: "{{ external_services_settings }}"
     gateway_settings: "{{ egress_gateway_settings }}"
+    variable_names:
+      hosts: external_services_hosts
+      settings: "{{ external_services_variable_names.settings }}"
+      gateway: "{{ egress_gateway_variable_names }}"
 
 - name: Show the ports the egress gateway Service must carry
   ansible.builtin.debug:
@@ -101,6 +111,7 @@ def spec():
         settings=dict(type="dict", required=True),
         gateway_settings=dict(type="dict", required=True),
         sidecar_settings=dict(type="dict"),
+        variable_names=dict(type="dict", default={}),
     )
     return ModuleSpec(argument_spec, module_result)
 

@@ -74,8 +74,8 @@ options:
     default: {}
   variable_names:
     description:
-      - The names the messages use for C(mode), C(target), C(istio_namespace), C(revision) and C(namespaces) (a role passes its
-        variable names).
+      - The names the messages use for C(mode), C(target), C(istio_namespace), C(revision) and the keys of O(sidecar) (a role
+        passes its variable names); by default the options' own, e.g. C(sidecar.namespaces).
     type: dict
     default: {}
 requirements:

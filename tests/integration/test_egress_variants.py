@@ -295,7 +295,7 @@ PITFALLS = [
      ["external_services_hosts[0] (host 'httpbin.org'): allowed_sources: needs sidecar -> gateway mutual TLS"], False),
     ("default-deny-without-mtls", _with(lambda h: {"external_services_gateway_mtls": False,
                                                    "external_services_default_deny": True}),
-     ["external_services_default_deny (setting default_deny): needs sidecar -> gateway mutual TLS"], False),
+     ["external_services_default_deny: needs sidecar -> gateway mutual TLS (external_services_gateway_mtls: true)"], False),
     ("enforcing-the-gateway-namespace", _with(lambda h: {"external_services_enforce_namespaces": ["istio-system"]}),
      ["enforce_namespaces[0]: 'istio-system' is the egress gateway's namespace"], False),
     ("port-missing-on-the-gateway-service", _with(lambda h: h.append(

@@ -7,7 +7,8 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import
     validate_hosts,
 )
 
-VAR = "external_services_hosts"
+# Unnamed by the caller, the list is "hosts" (the role layer passes external_services_hosts).
+VAR = "hosts"
 OK = {"host": "httpbin.org"}
 LONG_LABEL = "a" * 64
 
@@ -196,7 +197,7 @@ def test_invalid_rows_are_plenty():
 
 
 def test_the_brief_example_message_verbatim():
-    errors = validate_hosts([OK, {"host": "api.github.com"}, {"host": "api..github.com"}])
+    errors = validate_hosts([OK, {"host": "api.github.com"}, {"host": "api..github.com"}], "external_services_hosts")
     assert errors == [
         "external_services_hosts[2] (host 'api..github.com'): host: 'api..github.com' is not a valid DNS "
         "name (RFC 1123: labels of a-z, 0-9 and '-', 1-63 chars, not starting or ending with '-')"

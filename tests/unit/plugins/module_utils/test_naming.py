@@ -202,3 +202,25 @@ def test_label_values(value, valid):
                                                   ("HTTP2", 8443, "http2-8443")])
 def test_port_names_carry_istio_protocol_prefix(protocol, number, name):
     assert naming.port_name(protocol, number) == name
+
+
+@pytest.mark.parametrize("error, expected", [
+    # (error led by a key, with names {name: egress_gateway_name, ports: extra_ports_var, owner: istio_egress_owner})
+    ("name: 'X' is not valid", "egress_gateway_name: 'X' is not valid"),
+    ("ports[2]: port 0", "extra_ports_var[2]: port 0"),
+    ("ports[2].protocol: required", "extra_ports_var[2].protocol: required"),
+    ("max: must be >= `name` (3)", "max: must be >= egress_gateway_name (3)"),
+    ("other: left as it is", "other: left as it is"),
+    ("hosts[0] (host 'x'): needs `owner`", "hosts[0] (host 'x'): needs istio_egress_owner"),
+    ("free text naming no key", "free text naming no key"),
+])
+def test_name_errors(error, expected):
+    names = {"name": "egress_gateway_name", "ports": "extra_ports_var", "owner": "istio_egress_owner"}
+    assert naming.name_errors([error], names) == [expected]
+
+
+def test_name_errors_without_names_drops_the_quotes_and_can_note_the_key():
+    assert naming.name_errors(["max: must be >= `min` (3)"]) == ["max: must be >= min (3)"]
+    assert naming.name_errors(["gateway_service_ports: bad"], {"gateway_service_ports": "external_services_gateway_ports"},
+                              note_key=True) == ["external_services_gateway_ports (setting gateway_service_ports): bad"]
+    assert naming.name_errors(["owner: bad"], {"owner": "istio_egress_owner"}, note_key=True) == ["istio_egress_owner: bad"]

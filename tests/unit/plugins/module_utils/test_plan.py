@@ -7,6 +7,7 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._failure impo
 from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
 from ansible_collections.meshops.istio_egress.plugins.module_utils._plan import module_result, plan_hosts, site_plan
 from ansible_collections.meshops.istio_egress.plugins.module_utils._render import render
+from helpers.role_vars import role_var
 
 SETTINGS = {"owner": "eu1"}
 HOSTS = [{"host": "httpbin.org"}, {"host": "api.github.com", "ports": [{"number": 443, "protocol": "TLS"}]},
@@ -21,11 +22,14 @@ GATEWAY = {"name": "istio-egressgateway", "namespace": "istio-system", "selector
     ([{"host": "a..b"}], SETTINGS, {"hosts_name": "external_services_hosts"}, ["external_services_hosts[0] (host 'a..b'): host:"]),
     ([{"host": "x.org"}, {"host": "x.org"}], SETTINGS, {}, ["hosts[1] (host 'x.org'): host: 'x.org' is already declared at hosts[0]"]),
     ([{"host": "x.org"}], {"owner": "eu1", "namespce": "a"}, {}, ["namespce: unknown setting; known: api_version"]),
-    ([{"host": "x.org"}], {"owner": "eu1", "namespace": "Bad"}, {"setting_variables": True}, ["external_services_namespace: 'Bad'"]),
+    ([{"host": "x.org"}], {"owner": "eu1", "namespace": "Bad"}, {"setting_names": {"namespace": "external_services_namespace"}},
+     ["external_services_namespace: 'Bad'"]),
     # Items and settings first, all of them; the combinations only once those are valid.
     ([{"host": "a..b"}], {"owner": "eu1", "namespace": "Bad"}, {}, ["hosts[0]", "namespace: 'Bad'"]),
     ([{"host": "x.org", "allowed_sources": {"namespaces": ["pay"]}}], dict(SETTINGS, gateway_mtls=False), {},
-     ["hosts[0] (host 'x.org'): allowed_sources: needs sidecar -> gateway mutual TLS"]),
+     ["hosts[0] (host 'x.org'): allowed_sources: needs sidecar -> gateway mutual TLS (gateway_mtls: true)"]),
+    ([{"host": "x.org", "allowed_sources": {"namespaces": ["pay"]}}], dict(SETTINGS, gateway_mtls=False),
+     {"setting_names": {"gateway_mtls": "external_services_gateway_mtls"}}, ["(external_services_gateway_mtls: true)"]),
     ([{"host": "x.org", "ports": [{"number": 8443, "protocol": "TLS"}]}], dict(SETTINGS, gateway_service_ports=[80, 443]), {},
      ["8443"]),
 ])
@@ -55,17 +59,27 @@ def test_the_plan_renders_only_when_asked_and_warns_either_way():
     assert unrendered.warnings == rendered.warnings and "TCP port 5432 has no addresses" in unrendered.warnings[0]
 
 
-def test_site_plan_puts_the_other_roles_setting_errors_first():
-    plan = site_plan([{"host": "a..b"}], SETTINGS, dict(GATEWAY, name="Bad_Name"),
-                     {"mode": "REGISTRY_ONLY", "namespaces": ["Bad NS"], "name": "default", "owner": "eu1"})
+NAMES = {"hosts": "external_services_hosts", "settings": role_var("external_services", "external_services_variable_names")["settings"],
+         "gateway": role_var("egress_gateway", "egress_gateway_variable_names"),
+         "sidecar": role_var("outbound_policy", "outbound_policy_variable_names")}
+
+
+def test_site_plan_puts_the_other_roles_setting_errors_first_each_named_as_given():
+    sidecars = {"mode": "REGISTRY_ONLY", "namespaces": ["Bad NS"], "name": "default", "istio_namespace": "istio-system",
+                "gateway_namespace": "istio-system"}
+    plan = site_plan([{"host": "a..b"}], dict(SETTINGS, namespace="Bad"), dict(GATEWAY, name="Bad_Name"), sidecars, NAMES)
     assert plan.errors[0].startswith("egress_gateway_name: 'Bad_Name'")
     assert any(e.startswith("outbound_policy_namespaces[0]") for e in plan.errors)
-    assert plan.errors[-1].startswith("external_services_hosts[0] (host 'a..b')")
+    assert plan.errors[-2].startswith("external_services_hosts[0] (host 'a..b')")
+    assert plan.errors[-1].startswith("external_services_namespace: 'Bad'")
+    unnamed = site_plan([{"host": "a..b"}], dict(SETTINGS, namespace="Bad"), dict(GATEWAY, name="Bad_Name"), sidecars)
+    assert [e.split(" ")[0] for e in unnamed.errors] == ["name:", "namespaces[0]:", "hosts[0]", "namespace:"]
 
 
 def test_the_module_fails_with_every_error_or_sets_the_summary():
     with pytest.raises(ModuleFailure) as refused:
-        module_result({"hosts": [{"host": "a..b"}, {"host": "c..d"}], "settings": SETTINGS, "gateway_settings": GATEWAY})
+        module_result({"hosts": [{"host": "a..b"}, {"host": "c..d"}], "settings": SETTINGS, "gateway_settings": GATEWAY,
+                       "variable_names": NAMES})
     assert str(refused.value).startswith("settings and external_services_hosts: 2 error(s); nothing was changed:\n- ")
     assert len(refused.value.fields["errors"]) == 2
     result = module_result({"hosts": HOSTS, "settings": SETTINGS, "gateway_settings": GATEWAY})

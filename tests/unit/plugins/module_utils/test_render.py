@@ -3,12 +3,14 @@ whatever the inventory lists."""
 import json
 import random
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils._hosts import normalize_hosts
-from ansible_collections.meshops.istio_egress.plugins.module_utils._render import name_setting_variables, render, validate_settings, \
+from ansible_collections.meshops.istio_egress.plugins.module_utils._naming import name_errors
+from ansible_collections.meshops.istio_egress.plugins.module_utils._render import DEFAULT_SETTINGS, render, validate_settings, \
     resolve_settings
 
 GATEWAY_FQDN = "istio-egressgateway.istio-system.svc.cluster.local"
@@ -267,16 +269,27 @@ def test_all_setting_errors_come_together():
     assert [e.split(":")[0] for e in errors] == ["owner", "namespace", "cluster_domain"]
 
 
+# The external_services role's names for the settings: the only place they are written.
+ROLE_NAMES = yaml.safe_load((Path(__file__).resolve().parents[4] / "roles" / "external_services" / "vars" / "main.yml")
+                            .read_text())["external_services_variable_names"]["settings"]
+
+
+def test_the_role_names_every_setting():
+    assert sorted(ROLE_NAMES) == sorted(DEFAULT_SETTINGS)
+
+
 @pytest.mark.parametrize("settings,variable", [
-    ({"owner": "has space"}, "istio_egress_owner (setting owner): 'has space'"),
+    ({"owner": "has space"}, "istio_egress_owner: 'has space'"),
     ({"owner": "ok", "namespace": "Istio-System"}, "external_services_namespace: 'Istio-System'"),
     ({"owner": "ok", "enforce_namespaces": ["Shop"]}, "external_services_enforce_namespaces[0]: 'Shop'"),
     ({"owner": "ok", "gateway_service_ports": "80"}, "external_services_gateway_ports (setting gateway_service_ports): "),
     ({"owner": "ok", "namespce": "x"}, "namespce: unknown setting"),
 ])
 def test_setting_errors_name_the_role_variable(settings, variable):
-    errors = name_setting_variables(validate_settings(resolve_settings(settings)))
+    errors = name_errors(validate_settings(resolve_settings(settings)), ROLE_NAMES, note_key=True)
     assert any(e.startswith(variable) for e in errors), errors
+    # Unnamed, each error leads with the setting's own key.
+    assert all(not e.startswith(("external_services_", "istio_egress_")) for e in validate_settings(resolve_settings(settings)))
 
 
 def test_default_settings_are_the_istio_defaults():

@@ -374,17 +374,18 @@ def test_namespaces_that_must_reach_out_cannot_be_enforced(namespaces, fragment)
 
 def test_allowed_sources_without_mutual_tls_are_refused_naming_the_host():
     hosts = normalize_hosts(VARIANTS)
-    errors = combination_errors(hosts, resolve_settings({"owner": "o", "gateway_mtls": False}))
+    errors = combination_errors(hosts, resolve_settings({"owner": "o", "gateway_mtls": False}), "external_services_hosts")
     assert len(errors) == 2
     assert errors[0].startswith("external_services_hosts[2] (host 'api.github.com'): allowed_sources: ")
-    assert "external_services_gateway_mtls: true" in errors[0]
+    # The setting to change, as the caller names it.
+    assert "(external_services_gateway_mtls: true)" in naming.name_errors(errors, {"gateway_mtls": "external_services_gateway_mtls"})[0]
     with pytest.raises(ValueError, match="cannot be rendered"):
         render(hosts, {"owner": "o", "gateway_mtls": False})
 
 
 def test_default_deny_without_mutual_tls_is_refused():
     errors = combination_errors([], resolve_settings({"owner": "o", "gateway_mtls": "false", "default_deny": "yes"}))
-    assert len(errors) == 1 and "external_services_default_deny" in errors[0]
+    assert len(errors) == 1 and errors[0].startswith("default_deny: needs sidecar -> gateway mutual TLS (`gateway_mtls`: true)")
 
 
 @pytest.mark.parametrize("value", ["maybe", 1])

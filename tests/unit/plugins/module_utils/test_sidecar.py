@@ -3,6 +3,10 @@ server judge the Sidecars in tests/integration/test_rendered_objects.py."""
 import pytest
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _sidecar as sidecar
+from helpers.role_vars import role_var
+
+# What the outbound_policy role calls each setting (its messages name the role's variables).
+ROLE_NAMES = role_var("outbound_policy", "outbound_policy_variable_names")
 
 BASE = {
     "namespaces": ["payments", "shop"],
@@ -63,7 +67,7 @@ def test_api_version_follows_settings():
 
 
 ERROR_CASES = [
-    ("mode-lowercase", {"mode": "registry_only"}, "a Sidecar's outboundTrafficPolicy.mode"),
+    ("mode-lowercase", {"mode": "registry_only"}, "outbound_policy_mode: Istio accepts only REGISTRY_ONLY or ALLOW_ANY"),
     ("mode-unknown", {"mode": "VIRTUAL_SERVICE_ONLY"}, "Istio accepts only REGISTRY_ONLY or ALLOW_ANY"),
     ("namespaces-not-list", {"namespaces": "payments"}, "outbound_policy_namespaces: must be a list"),
     ("namespace-invalid", {"namespaces": ["Payments"]}, "outbound_policy_namespaces[0]: 'Payments' is not a valid namespace"),
@@ -79,14 +83,17 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize("changes,message", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_errors(changes, message):
-    errors = sidecar.validate(settings(**changes))
+    errors = sidecar.validate(settings(**changes), ROLE_NAMES)
     assert any(message in error for error in errors), errors
+    # Called without the role's names, each error leads with the setting's key.
+    for error in sidecar.validate(settings(**changes)):
+        assert error.split(":")[0].split("[")[0] in dict(BASE, api_version=None), error
     with pytest.raises(ValueError, match="invalid outbound policy settings"):
         sidecar.definitions(settings(**changes))
 
 
 def test_all_errors_at_once():
-    errors = sidecar.validate(settings(mode="X", namespaces=["A"], hosts=["*"]))
+    errors = sidecar.validate(settings(mode="X", namespaces=["A"], hosts=["*"]), ROLE_NAMES)
     assert len(errors) == 3
 
 

@@ -2,6 +2,10 @@
 import pytest
 
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _gateway as gateway
+from helpers.role_vars import role_var
+
+# What the egress_gateway role calls each setting (its messages name the role's variables).
+ROLE_NAMES = role_var("egress_gateway", "egress_gateway_variable_names")
 
 BASE = {
     "name": "istio-egressgateway",
@@ -150,14 +154,17 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize("changes,message", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_errors(changes, message):
-    errors = gateway.validate(settings(**changes))
+    errors = gateway.validate(settings(**changes), ROLE_NAMES)
     assert any(message in error for error in errors), errors
+    # Called without the role's names (the module directly), each error leads with the setting's key.
+    for error in gateway.validate(settings(**changes)):
+        assert error.split(":")[0].split("[")[0].split(".")[0] in BASE, error
     with pytest.raises(ValueError, match="invalid egress gateway settings"):
         gateway.definitions(settings(**changes))
 
 
 def test_every_error_at_once():
-    errors = gateway.validate(settings(name="X", namespace="Y", cpu_target=500, extra_ports=[0, 15090]))
+    errors = gateway.validate(settings(name="X", namespace="Y", cpu_target=500, extra_ports=[0, 15090]), ROLE_NAMES)
     assert len(errors) == 5
 
 
@@ -246,7 +253,7 @@ def test_expected_manager(install, expected):
 
 
 def test_expected_manager_refuses_unknown_mode():
-    with pytest.raises(ValueError, match="egress_gateway_install: must be one of none, manifest, helm, istioctl"):
+    with pytest.raises(ValueError, match="install: must be one of none, manifest, helm, istioctl"):
         gateway.expected_manager("kustomize", "prod", "egress")
 
 

@@ -20,11 +20,14 @@ def test_survey_strings_are_coerced():
     hpa = [o for o in FILTERS["egress_gateway_definitions"](SETTINGS) if o["kind"] == "HorizontalPodAutoscaler"][0]
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 5)
     assert FILTERS["egress_gateway_errors"](SETTINGS) == []
+    # The role passes its variables' names.
+    assert FILTERS["egress_gateway_errors"](dict(SETTINGS, name="X"), {"name": "egress_gateway_name"})[0].startswith(
+        "egress_gateway_name: 'X'")
 
 
 @pytest.mark.parametrize("name", ["egress_gateway_definitions", "egress_gateway_istio_operator", "egress_gateway_helm_values"])
 def test_bad_settings_raise_filter_errors(name):
-    with pytest.raises(AnsibleFilterError, match="egress_gateway_name"):
+    with pytest.raises(AnsibleFilterError, match="name: 'Bad_Name'"):
         FILTERS[name](dict(SETTINGS, name="Bad_Name"))
     with pytest.raises(AnsibleFilterError, match="must be a dict"):
         FILTERS[name](["not", "a", "dict"])

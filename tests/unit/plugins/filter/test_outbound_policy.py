@@ -45,7 +45,9 @@ def test_sidecars_and_errors():
     [obj] = FILTERS["outbound_policy_sidecars"](settings)
     assert obj["spec"]["outboundTrafficPolicy"] == {"mode": "ALLOW_ANY"}
     assert FILTERS["outbound_policy_errors"](settings) == []
-    with pytest.raises(AnsibleFilterError, match="outbound_policy_mode"):
+    with pytest.raises(AnsibleFilterError, match="mode: Istio accepts only"):
         FILTERS["outbound_policy_sidecars"](dict(settings, mode="DENY"))
+    assert FILTERS["outbound_policy_errors"](dict(settings, mode="DENY"), {"mode": "outbound_policy_mode"})[0].startswith(
+        "outbound_policy_mode: Istio accepts only")
     with pytest.raises(AnsibleFilterError, match="must be a dict"):
         FILTERS["outbound_policy_errors"]("shop")
