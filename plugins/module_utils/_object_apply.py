@@ -18,9 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
-import time
-
 from ansible_collections.meshops.istio_egress.plugins.module_utils import _applyset
 from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import object_diff
 from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError, KindNotServed
@@ -32,7 +29,7 @@ from ansible_collections.meshops.istio_egress.plugins.module_utils._object_plan 
     update_body,
 )
 from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import is_owned_by, owner_selector
-from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import CONFLICT_RETRIES, conflict_backoff
+from ansible_collections.meshops.istio_egress.plugins.module_utils._write_engine import CREATE, DELETE, NONE, UPDATE, converge_one
 
 
 def _resource(cluster, api_version, kind, where):
@@ -61,71 +58,30 @@ def _scopes(cluster, desired, prune_scope):
     return scopes
 
 
-def _after_conflict(cluster, resource, error, attempt, metadata):
-    """The object read again after conflict number ``attempt`` (0-based), as the one conflict policy
-    (retry.py) says; any other error, and the last conflict, is raised."""
-    if error.status != 409 or attempt == CONFLICT_RETRIES:
-        raise error
-    time.sleep(conflict_backoff(attempt + 1, random.random()))
-    return cluster.get(resource, metadata["name"], metadata.get("namespace"))
-
-
-def _update_with_retry(cluster, resource, live, body, owner, dry_run):
-    """PUT guarded by resourceVersion; on 409 re-read and try again, as long
-    as the object is still ours and still differs."""
-    desired = body
-    for attempt in range(CONFLICT_RETRIES + 1):
-        try:
-            return cluster.replace(resource, update_body(live, desired), dry_run=dry_run)
-        except ApiError as exc:
-            live = _after_conflict(cluster, resource, exc, attempt, live["metadata"])
+def _owned(body, owner):
+    """``decide`` (``_write_engine``) for a declared object of ``owner``: create it, update it while
+    it differs, and refuse an object of that name that is not ours."""
+    def decide(live):
         if live is None:
-            return cluster.create(resource, desired, dry_run=dry_run)
+            return CREATE, body
         if not is_owned_by(live, owner):
-            raise ApiError("{0} is no longer owned by '{1}'; left alone".format(describe(live), owner), 409)
-        if not needs_update(live, desired):
-            return live
-    return None  # not reached: the loop returns or raises
-
-
-def _create(cluster, resource, body, owner, dry_run):
-    """POST; a 409 means the plan is stale: re-read and re-plan this object."""
-    meta = body["metadata"]
-    for attempt in range(CONFLICT_RETRIES + 1):
-        try:
-            return cluster.create(resource, body, dry_run=dry_run)
-        except ApiError as exc:
-            live = _after_conflict(cluster, resource, exc, attempt, meta)
-        if live is None:
-            continue  # the conflict left no object behind: create again
-        if not is_owned_by(live, owner):
-            # Same name, but not in our label-selected LIST: someone else's.
             raise ApiError(
                 "{0} already exists and is not managed by this owner set; "
-                "refusing to modify it (rename or delete it, or label it as ours)".format(describe(body)),
-                409,
-                "AlreadyExists",
-            )
-        # Ours after all (another run of this owner created it meanwhile).
-        return _update_with_retry(cluster, resource, live, body, owner, dry_run) if needs_update(live, body) else live
-    return None  # not reached: the loop returns or raises
+                "refusing to modify it (rename or delete it, or label it as ours)".format(describe(body)), 409, "AlreadyExists")
+        return (UPDATE, update_body(live, body)) if needs_update(live, body) else (NONE, None)
+    return decide
 
 
-def _delete(cluster, resource, live, owner, dry_run):
-    """DELETE guarded by resourceVersion; on 409 re-read: delete again only
-    while the object is still ours. True when the object is gone."""
-    for attempt in range(CONFLICT_RETRIES + 1):
-        meta = live["metadata"]
-        try:
-            cluster.delete(resource, meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=dry_run)
-            return True
-        except ApiError as exc:
-            live = _after_conflict(cluster, resource, exc, attempt, meta)
-        if live is None:
-            return True
-        if not is_owned_by(live, owner):
-            return False  # someone took it over meanwhile: theirs now
-    return False  # not reached: the loop returns or raises
+def _pruned(owner):
+    """``decide`` for an object of ``owner`` no longer declared: delete it while it is still ours."""
+    def decide(live):
+        return (DELETE, None) if live is not None and is_owned_by(live, owner) else (NONE, None)
+    return decide
+
+
+def _converge(cluster, resource, live, decide, dry_run):
+    meta = live["metadata"] if live else None
+    return converge_one(cluster, resource, meta["name"], meta.get("namespace"), decide, dry_run, live)
 
 
 def _refuse_foreign(cluster, creates, resource_of):
@@ -253,10 +209,13 @@ def _write_parent(cluster, planned, owner, scopes, check_mode, diffs):
         return False
     diffs.append(object_diff(planned.parent_live, wanted, describe(wanted)))
     resource = cluster.resource(_applyset.PARENT_API_VERSION, _applyset.PARENT_KIND)
-    if planned.parent_live is None:
-        written = cluster.create(resource, wanted, dry_run=check_mode)
-    else:
-        written = cluster.replace(resource, update_body(planned.parent_live, wanted), dry_run=check_mode)
+
+    def decide(live):
+        if live is None:
+            return CREATE, wanted
+        return (UPDATE, update_body(live, wanted)) if _applyset.parent_differs(live, wanted) else (NONE, None)
+    written = converge_one(cluster, resource, wanted["metadata"]["name"], wanted["metadata"]["namespace"], decide, check_mode,
+                           planned.parent_live)[2]
     # Check mode wrote nothing: the next write compares with what is really there.
     if not check_mode:
         planned.parent_live = written
@@ -272,16 +231,19 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
     if planned.applyset and not check_mode:
         parent_written = _write_parent(cluster, planned, owner, planned.scopes_during, check_mode, diffs)
     for body in steps["create"]:
-        _create(cluster, resource_of[body["kind"]], body, owner, check_mode)
+        # Absent from the owner's LIST: no GET before the create.
+        meta = body["metadata"]
+        converge_one(cluster, resource_of[body["kind"]], meta["name"], meta.get("namespace"), _owned(body, owner), check_mode, None)
         result["created"].append(describe(body))
         diffs.append(object_diff(None, body, describe(body)))
     for live, body in steps["update"]:
-        _update_with_retry(cluster, resource_of[body["kind"]], live, body, owner, check_mode)
+        _converge(cluster, resource_of[body["kind"]], live, _owned(body, owner), check_mode)
         result["updated"].append(describe(body))
         diffs.append(object_diff(live, body, describe(body)))
     for live in steps["delete"]:
-        if not _delete(cluster, resource_of[live["kind"]], live, owner, check_mode):
-            continue
+        action, last, unused = _converge(cluster, resource_of[live["kind"]], live, _pruned(owner), check_mode)
+        if action != DELETE and last is not None:
+            continue  # someone took it over meanwhile: theirs now
         result["deleted"].append(describe(live))
         diffs.append(object_diff(live, None, describe(live)))
     if planned.applyset:

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE: this file is internal to meshops.istio_egress; its functions may change without notice.
-"""Apply VirtualService merges to a cluster, safely under concurrent writers.
+"""Apply VirtualService merges to a cluster, safely under concurrent writers,
+through the one write engine (``_write_engine``).
 
 Every write carries the resourceVersion of the object the merge was computed
 from. When another writer got there first (409), the object is read again and
@@ -16,66 +17,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
-import time
-
 from ansible_collections.meshops.istio_egress.plugins.module_utils._compare import object_diff
-from ansible_collections.meshops.istio_egress.plugins.module_utils._k8s_glue import ApiError
 from ansible_collections.meshops.istio_egress.plugins.module_utils._ownership import owner_error
-from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import conflict_backoff
+from ansible_collections.meshops.istio_egress.plugins.module_utils._retry import CONFLICT_RETRIES
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_merge import KIND, desired_from_options, merge
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_records import read_records
 from ansible_collections.meshops.istio_egress.plugins.module_utils._vs_routes import MergeError, prepare
-
-_UNREAD = object()
+from ansible_collections.meshops.istio_egress.plugins.module_utils._write_engine import UNREAD, converge_one
 
 
 def _where(desired):
     return "{0} {1}/{2}".format(KIND, desired["namespace"], desired["name"])
 
 
-def _write(cluster, resource, live, result, dry_run):
-    if result.action == "create":
-        return cluster.create(resource, result.obj, dry_run=dry_run)
-    if result.action == "delete":
-        meta = live["metadata"]
-        cluster.delete(resource, meta["name"], meta.get("namespace"), meta.get("resourceVersion"), dry_run=dry_run)
-        return None
-    body = dict(result.obj, apiVersion=resource.group_version)
-    # Omitted managedFields leave the server's as they are; echoing them back would rewrite them.
-    body["metadata"] = dict((k, v) for k, v in body["metadata"].items() if k != "managedFields")
-    return cluster.replace(resource, body, dry_run=dry_run)
-
-
-def converge(cluster, resource, desired, owner, state="present", retries=5, check_mode=False, live=_UNREAD):
-    """Merge ``desired`` for ``owner`` into the live object and write it.
+def converge(cluster, resource, desired, owner, state="present", retries=CONFLICT_RETRIES, check_mode=False, live=UNREAD):
+    """Merge ``desired`` for ``owner`` into the live object and write it
+    (``_write_engine``: on a lost race the object is read and merged again).
 
     Returns (MergeResult, live object the merge was computed from, object
     returned by the write or None). ``live`` saves the GET when the caller
     already read the object. In check mode the write is a server-side dry
     run: nothing changes, but the cluster still validates the would-be object.
     """
-    attempt = 0
-    while True:
-        if live is _UNREAD:
-            live = cluster.get(resource, desired["name"], desired["namespace"])
-        result = merge(live, desired, owner, state, resource.group_version)
-        if result.action == "none":
-            return result, live, live
-        try:
-            return result, live, _write(cluster, resource, live, result, check_mode)
-        except ApiError as exc:
-            # 404 on an update: deleted since we read it; on a create it is the namespace.
-            if exc.status != 409 and not (exc.status == 404 and result.action == "update"):
-                raise
-            if attempt >= retries:
-                raise ApiError(
-                    "{0}: still conflicting after {1} retries, other writers keep changing it; none of our "
-                    "changes was written (rerun, or raise conflict_retries). Last error: {2}".format(
-                        _where(desired), retries, exc), exc.status, exc.reason)
-        attempt += 1
-        time.sleep(conflict_backoff(attempt, random.random()))
-        live = _UNREAD
+    merged = []
+
+    def decide(current):
+        merged.append(merge(current, desired, owner, state, resource.group_version))
+        return merged[-1].action, merged[-1].obj
+    unused, live, written = converge_one(cluster, resource, desired["name"], desired["namespace"], decide, check_mode, live, retries)
+    return merged[-1], live, written
 
 
 def _report(result, desired):

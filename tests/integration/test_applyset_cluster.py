@@ -80,3 +80,16 @@ def test_a_new_set_needs_no_list_across_namespaces(apiserver, tmp_path):
     result = site(apiserver, tmp_path, HOSTS)
     assert result.rc == 0, failure_messages(result)
     assert wide_lists(apiserver) == []
+
+
+def test_adoption_without_the_right_to_list_across_namespaces_warns_and_leaves_what_it_cannot_see(upgraded, tmp_path):
+    # Credentials with rights in the set's namespaces only: the LIST across namespaces is refused.
+    refused = upgraded.inject_fault({"verb": "list", "plural": "networkpolicies", "namespace": None}, status=403, times=None)
+    result = site(upgraded, tmp_path, HOSTS, kubeconfig=upgraded.proxied_kubeconfig)
+    assert result.rc == 0, failure_messages(result)
+    assert refused.hits == 1
+    assert ("Adopting the objects of owner 'cluster-a' made before ApplySets: cannot list NetworkPolicy in all namespaces "
+            "(403); any of them outside the namespaces declared now stay (delete them by hand).") in result.stdout
+    # Adopted where it could look; the stale NetworkPolicy it could not see stays, as the warning says.
+    assert owned_without_part_of(upgraded) == []
+    assert len(upgraded.objects("networkpolicies", "dropped")) == 1

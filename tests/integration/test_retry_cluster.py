@@ -85,3 +85,27 @@ def test_a_lasting_fault_names_the_request_and_the_status(apiserver, cluster, fa
     assert str(error.value).startswith(expected)
     assert injected.hits == (1 if fault.get("status") == 403 else 4)
     assert apiserver.counts()["writes"] == 0 and stored(apiserver) == []
+
+
+def test_an_update_that_keeps_losing_the_race_stops_after_the_retries_and_writes_nothing(apiserver, cluster):
+    # The one write engine's conflict policy: re-read and decide again after every 409, CONFLICT_RETRIES times.
+    apply(cluster, service_entry("a", "a.example.com"))
+    apiserver.reset_counts()
+    fault = apiserver.inject_fault({"verb": "update"}, status=409, times=None)
+    with pytest.raises(ApiError) as error:
+        apply(cluster, service_entry("a", "a2.example.com"))
+    assert str(error.value).startswith("ServiceEntry istio-system/a: still conflicting after 5 retries")
+    assert fault.hits == 6  # the first PUT and five more, each after a fresh GET
+    assert [r["verb"] for r in apiserver.requests if r["verb"] == "get" and r["name"] == "a"] == ["get"] * 5
+    assert [o["spec"]["hosts"] for o in apiserver.objects("serviceentries", NS)] == [["a.example.com"]]
+
+
+def test_an_update_answered_404_reads_the_object_again_and_decides_again(apiserver, cluster):
+    # 404 on a PUT: the object may have been deleted since the LIST; the engine reads it again (here it is still
+    # there, as the proxy answered in the server's place) and writes what the new read calls for.
+    apply(cluster, service_entry("a", "a.example.com"))
+    apiserver.reset_counts()
+    fault = apiserver.inject_fault({"verb": "update"}, status=404)
+    result = apply(cluster, service_entry("a", "a2.example.com"))
+    assert fault.hits == 1 and result["updated"] == ["ServiceEntry/istio-system/a"]
+    assert [o["spec"]["hosts"] for o in apiserver.objects("serviceentries", NS)] == [["a2.example.com"]]
