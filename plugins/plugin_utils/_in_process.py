@@ -95,6 +95,11 @@ class InProcessAction(ActionBase):
         return os.path.realpath(interpreter) == os.path.realpath(sys.executable)
 
     def _run_here(self, args):
+        # The task's environment (K8S_AUTH_* among others), as the module process would get it, before the
+        # argument spec's environment fallbacks read it; this worker process runs this one task.
+        environment = {}
+        self._compute_environment_string(environment)
+        os.environ.update(dict((key, str(value)) for key, value in environment.items()))
         spec = self.module_spec()
         validated = ArgumentSpecValidator(spec.argument_spec, **spec.constraints).validate(args)
         if validated.error_messages:
@@ -102,11 +107,6 @@ class InProcessAction(ActionBase):
             if isinstance(validated.errors[0], UnsupportedError):
                 msg = "Unsupported parameters for ({0}) module: {1}".format(self._task.action, msg)
             return {"failed": True, "msg": msg}
-        # The task's environment (K8S_AUTH_* among others), as the module process would get it; this
-        # worker process runs this one task.
-        environment = {}
-        self._compute_environment_string(environment)
-        os.environ.update(dict((key, str(value)) for key, value in environment.items()))
         params = validated.validated_parameters
         result = result_of(spec, params, bool(self._task.check_mode), bool(self._task.diff))
         result["warnings"].extend("Both option {option} and its alias {alias} are set.".format(**w) for w in validated._warnings)

@@ -46,6 +46,8 @@ CASES = {
     "unknown-option": (hosts("api.example.com", prunes=True), "prunes"),
     "empty-list": (hosts(), "is empty, so this run would delete all 1 object(s)"),
     "secret": (hosts("secret.example.com", api_key=SECRET), None),
+    # The task's environment reaches the options' environment fallbacks (request_timeout).
+    "environment": (dict(hosts("env.example.com"), case_environment={"MESHOPS_K8S_REQUEST_TIMEOUT": "7"}), None),
     # The task's kubeconfig wins over istio_egress_kubeconfig (which names no file for this case).
     "explicit-wins": (hosts("explicit.example.com"), None),
     "vs-batch": ({"case_module": "virtual_service", "case_args": {
@@ -166,3 +168,8 @@ def test_an_extra_var_string_false_ships_the_module(control_plane, tmp_path):
                           env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp)})
     assert result.rc == 2 and "is already declared at hosts[0]" in result.stdout, result.stdout[-2000:]
     assert [p.name for p in remote_tmp.rglob("AnsiballZ_*.py")] == ["AnsiballZ_egress_hosts.py"]
+
+
+def test_the_tasks_environment_reaches_the_option_fallbacks_on_both_paths(both_paths):
+    for path in PATHS:
+        assert both_paths["outcomes"][host("environment", path)]["invocation"]["module_args"]["request_timeout"] == 7.0
