@@ -268,5 +268,8 @@ def apply_object_set(cluster, definitions, owner, prune=False, prune_scope=None,
 
 def module_result(params, connect, check_mode=False, want_diff=False):
     """The object_set module's result."""
+    applyset = params.get("applyset")
+    if applyset:
+        applyset = {"name": _applyset.parent_name(params["owner"], applyset["name"]), "namespace": applyset["namespace"]}
     return apply_object_set(connect(), params["definitions"], params["owner"], prune=params["prune"],
-                            prune_scope=params["prune_scope"], check_mode=check_mode, want_diff=want_diff)
+                            prune_scope=params["prune_scope"], check_mode=check_mode, want_diff=want_diff, applyset=applyset)

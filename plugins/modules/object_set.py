@@ -58,6 +58,22 @@ options:
       - Delete objects of this owner, in the kinds and namespaces listed or in O(prune_scope), that are not in O(definitions).
     type: bool
     default: false
+  applyset:
+    description:
+      - Make the objects an ApplySet (KEP-3659, what C(kubectl apply --prune --applyset) reads) - a parent ConfigMap
+        C(meshops-egress-<name>-<owner>) in O(applyset.namespace) records the group-kinds and namespaces of the set, each member
+        carries the label C(applyset.kubernetes.io/part-of), and a prune lists only where the parent says the set lives.
+      - A set without a parent yet is searched in O(prune_scope) once, and its objects adopted.
+    type: dict
+    suboptions:
+      name:
+        description: The set's name in the parent's name, for example V(gateway).
+        type: str
+        required: true
+      namespace:
+        description: The namespace of the parent ConfigMap (one the set's objects live in).
+        type: str
+        required: true
 requirements:
   - python >= 3.10
   - kubernetes >= 24.2.0
@@ -129,6 +145,7 @@ def spec():
         owner=dict(type="str", required=True),
         prune=dict(type="bool", default=False),
         prune_scope=prune_scope_argspec(),
+        applyset=dict(type="dict", options=dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True))),
     )
     return ModuleSpec(argument_spec, module_result, errors=(ApiError, PlanError))
 

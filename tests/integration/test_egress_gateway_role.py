@@ -136,10 +136,17 @@ def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(apise
     assert first.changed() > 0
     objects = owned_objects(apiserver)
     assert {key[0] for key in objects} == CHART_KINDS
+    # An ApplySet (KEP-3659): the parent beside the gateway records the kinds, every member points at it.
+    parent = apiserver.get("configmaps", "istio-system", "meshops-egress-gateway-localhost")
+    applyset_id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+    assert parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"] == (
+        "Deployment.apps,HorizontalPodAutoscaler.autoscaling,Role.rbac.authorization.k8s.io,"
+        "RoleBinding.rbac.authorization.k8s.io,Service,ServiceAccount")
     for obj in objects.values():
         assert obj["metadata"]["name"] == "istio-egressgateway"
         for key, value in dict(OWNER_LABELS, istio="egressgateway", app="istio-egressgateway").items():
             assert obj["metadata"]["labels"][key] == value
+        assert obj["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == applyset_id
     pod = objects[("Deployment", "istio-egressgateway")]["spec"]["template"]
     assert pod["metadata"]["annotations"]["inject.istio.io/templates"] == "gateway"
     assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
@@ -172,10 +179,16 @@ def test_manifest_install_is_the_charts_objects_and_a_rerun_writes_nothing(apise
     assert objects[("HorizontalPodAutoscaler", "istio-egressgateway")]["spec"]["minReplicas"] == 2
     pdb = objects[("PodDisruptionBudget", "istio-egressgateway")]
     assert pdb["spec"]["minAvailable"] == 1 and pdb["metadata"]["labels"]["egress.meshops.io/owner"] == "localhost"
+    assert "PodDisruptionBudget.policy" in apiserver.get("configmaps", "istio-system", "meshops-egress-gateway-localhost")[
+        "metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
     fourth = run(apiserver, egress_gateway_install="manifest")
     assert fourth.rc == 0
     objects = owned_objects(apiserver)
     assert ("PodDisruptionBudget", "istio-egressgateway") not in objects
+    # The PodDisruptionBudget went with the parent's record of its kind.
+    kinds = apiserver.get("configmaps", "istio-system", "meshops-egress-gateway-localhost")["metadata"]["annotations"][
+        "applyset.kubernetes.io/contains-group-kinds"]
+    assert "PodDisruptionBudget.policy" not in kinds
     assert [p["port"] for p in objects[("Service", "istio-egressgateway")]["spec"]["ports"]] == [80, 443]
 
 
