@@ -5,13 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.meshops.istio_egress.plugins.plugin_utils._in_process import InProcessAction
+from ansible_collections.meshops.istio_egress.plugins.plugin_utils._in_process import module_action
 
-try:
-    from ansible_collections.meshops.istio_egress.plugins.modules.egress_hosts import spec
-except ImportError:  # no kubernetes client here: the module runs as a module
-    spec = None
-
-
-class ActionModule(InProcessAction):
-    module_spec = staticmethod(spec) if spec else None
+ActionModule = module_action("egress_hosts")

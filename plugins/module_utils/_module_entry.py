@@ -33,6 +33,10 @@ class ModuleSpec(object):
         self.errors = tuple(errors)
         self.constraints = constraints
 
+    def result(self, params, check_mode=False, want_diff=False):
+        """``result_of`` this module."""
+        return result_of(self, params, check_mode, want_diff)
+
 
 def result_of(spec, params, check_mode=False, want_diff=False):
     """The module's result for validated ``params``; a failure is ``failed: true`` with ``msg``."""
@@ -50,7 +54,7 @@ def result_of(spec, params, check_mode=False, want_diff=False):
 def run_module(spec):
     """The module process: AnsibleModule's validation, then ``result_of``."""
     module = AnsibleK8SModule(argument_spec=spec.argument_spec, supports_check_mode=True, **spec.constraints)
-    result = result_of(spec, module.params, module.check_mode, module._diff)
+    result = spec.result(module.params, module.check_mode, module._diff)
     for warning in result.pop("warnings"):
         module.warn(warning)
     if result.pop("failed", False):

@@ -79,8 +79,9 @@ def _pruned(owner):
     return decide
 
 
-def _converge(cluster, resource, live, decide, dry_run):
-    meta = live["metadata"] if live else None
+def _converge(cluster, resource, obj, decide, dry_run, live):
+    """``converge_one`` for the object named like ``obj``, starting from ``live`` as listed (None: absent)."""
+    meta = obj["metadata"]
     return converge_one(cluster, resource, meta["name"], meta.get("namespace"), decide, dry_run, live)
 
 
@@ -214,8 +215,7 @@ def _write_parent(cluster, planned, owner, scopes, check_mode, diffs):
         if live is None:
             return CREATE, wanted
         return (UPDATE, update_body(live, wanted)) if _applyset.parent_differs(live, wanted) else (NONE, None)
-    written = converge_one(cluster, resource, wanted["metadata"]["name"], wanted["metadata"]["namespace"], decide, check_mode,
-                           planned.parent_live)[2]
+    written = _converge(cluster, resource, wanted, decide, check_mode, planned.parent_live)[2]
     # Check mode wrote nothing: the next write compares with what is really there.
     if not check_mode:
         planned.parent_live = written
@@ -232,16 +232,15 @@ def write_object_set(cluster, planned, owner, check_mode=False, want_diff=False)
         parent_written = _write_parent(cluster, planned, owner, planned.scopes_during, check_mode, diffs)
     for body in steps["create"]:
         # Absent from the owner's LIST: no GET before the create.
-        meta = body["metadata"]
-        converge_one(cluster, resource_of[body["kind"]], meta["name"], meta.get("namespace"), _owned(body, owner), check_mode, None)
+        _converge(cluster, resource_of[body["kind"]], body, _owned(body, owner), check_mode, None)
         result["created"].append(describe(body))
         diffs.append(object_diff(None, body, describe(body)))
     for live, body in steps["update"]:
-        _converge(cluster, resource_of[body["kind"]], live, _owned(body, owner), check_mode)
+        _converge(cluster, resource_of[body["kind"]], body, _owned(body, owner), check_mode, live)
         result["updated"].append(describe(body))
         diffs.append(object_diff(live, body, describe(body)))
     for live in steps["delete"]:
-        action, last, unused = _converge(cluster, resource_of[live["kind"]], live, _pruned(owner), check_mode)
+        action, last, unused = _converge(cluster, resource_of[live["kind"]], live, _pruned(owner), check_mode, live)
         if action != DELETE and last is not None:
             continue  # someone took it over meanwhile: theirs now
         result["deleted"].append(describe(live))

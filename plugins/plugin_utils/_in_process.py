@@ -23,6 +23,7 @@ argument_spec and call the same function (module_utils/_module_entry.py).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -35,10 +36,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-try:
-    from ansible_collections.meshops.istio_egress.plugins.module_utils._module_entry import result_of
-except ImportError:  # no kubernetes client in the controller's Python: the module process reports it
-    result_of = None
+MODULES = "ansible_collections.meshops.istio_egress.plugins.modules."
 
 IN_PROCESS_VARIABLE = "istio_egress_in_process"
 # The collection's connection variables (per inventory host, i.e. per cluster) and the options they fill
@@ -81,7 +79,7 @@ class InProcessAction(ActionBase):
         return args
 
     def _runs_here(self, task_vars):
-        if result_of is None or self.module_spec is None or self._task.async_val or self._play_context.become:
+        if self.module_spec is None or self._task.async_val or self._play_context.become:
             return False
         if getattr(self._connection, "transport", None) not in ("local", "ansible.builtin.local"):
             return False
@@ -108,7 +106,18 @@ class InProcessAction(ActionBase):
                 msg = "Unsupported parameters for ({0}) module: {1}".format(self._task.action, msg)
             return {"failed": True, "msg": msg}
         params = validated.validated_parameters
-        result = result_of(spec, params, bool(self._task.check_mode), bool(self._task.diff))
+        result = spec.result(params, bool(self._task.check_mode), bool(self._task.diff))
         result["warnings"].extend("Both option {option} and its alias {alias} are set.".format(**w) for w in validated._warnings)
         result["invocation"] = {"module_args": params}
         return remove_values(result, validated._no_log_values)
+
+
+def module_action(name, connects=True):
+    """The ActionModule class of module ``name`` of this collection. ``connects``: False for a module
+    that takes no connection options. Where the module (the kubernetes client) does not import in the
+    controller's Python, the task runs the module as a process, which reports what is missing."""
+    try:
+        spec = importlib.import_module(MODULES + name).spec
+    except ImportError:
+        spec = None
+    return type("ActionModule", (InProcessAction,), {"module_spec": staticmethod(spec) if spec else None, "connects": connects})
